@@ -1,0 +1,3 @@
+"""Check, preview and export cited, quoted advocacy letters."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Entry point for ``python -m campaign``."""
+
+from campaign.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""How Congress and federal agencies expect a letter to be addressed and opened."""
+
+from __future__ import annotations
+
+import re
+
+SENATE = ("United States Senate", "Washington, DC 20510")
+HOUSE = ("United States House of Representatives", "Washington, DC 20515")
+HOUSE_TITLES = ("Representative", "Delegate", "Resident Commissioner")
+_SHORT_TITLE = re.compile(r"\s+of\s+|\s*,\s*")
+
+
+def chamber(title: str) -> str | None:
+    """'senate', 'house' or None (an executive official) from the row's title."""
+    if title == "Senator":
+        return "senate"
+    if title in HOUSE_TITLES:
+        return "house"
+    return None
+
+
+def full_name(values: dict[str, str]) -> str:
+    given = values.get("full_name", "").strip()
+    if given:
+        return given
+    parts = (values.get("first_name", ""), values.get("last_name", ""))
+    return " ".join(part.strip() for part in parts if part.strip())
+
+
+def salutation_title(title: str) -> str:
+    """'Secretary of Homeland Security' -> 'Secretary'; 'Director, ICE' -> 'Director'."""
+    return _SHORT_TITLE.split(title.strip(), maxsplit=1)[0]
+
+
+def salutation(values: dict[str, str]) -> str:
+    """'Dear Senator Padilla:'; a ``salutation_title`` column (e.g. Chairman) takes precedence."""
+    title = values.get("salutation_title", "").strip() or salutation_title(values["title"])
+    return f"Dear {title} {values['last_name'].strip()}:"
+
+
+def address_block(values: dict[str, str]) -> str:
+    """The inside address, one line each, without a trailing newline."""
+    title = values["title"].strip()
+    lines = [f"The Honorable {full_name(values)}"]
+    office = values.get("office", "").strip()
+    city_line = values.get("city_line", "").strip()
+    house = chamber(title)
+    if house is not None:
+        body, default_city = SENATE if house == "senate" else HOUSE
+        if office:
+            lines.append(office)
+        lines.append(body)
+        zip_code = values.get("zip", "").strip()
+        lines.append(city_line or (f"Washington, DC {zip_code}" if zip_code else default_city))
+    else:
+        lines.append(title)
+        agency = values.get("agency", "").strip()
+        if agency:
+            lines.append(agency)
+        if office:
+            lines.append(office)
+        if city_line:
+            lines.append(city_line)
+    return "\n".join(lines)
+
+
+def address_problem(values: dict[str, str]) -> str | None:
+    """Why the computed address would be incomplete, or None (only when it is computed)."""
+    if chamber(values["title"].strip()) is None and not values.get("city_line", "").strip():
+        return (
+            "an official's address needs 'agency', 'office' and 'city_line' columns "
+            "(or an 'address_block' column)"
+        )
+    return None
+
+
+def constituency(values: dict[str, str]) -> str:
+    """'California', 'Wyoming (at large)' or 'Texas, district 18' for members; '' otherwise."""
+    state = values.get("state", "").strip()
+    district = values.get("district", "").strip()
+    if not state or chamber(values.get("title", "").strip()) != "house" or not district:
+        return state
+    if district in ("0", "AL", "at-large", "at large"):
+        return f"{state} (at large)"
+    return f"{state}, district {district}"

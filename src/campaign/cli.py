@@ -1,0 +1,282 @@
+"""The command line: parse options, call the core, print. The only module that imports click."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from campaign import __version__
+from campaign.errors import CampaignError, CampaignInvalid, Problems
+from campaign.export import FORMATS, export
+from campaign.message import InternalError, build
+from campaign.pipeline import FORMATS_WITHOUT_EMAIL, Job, Options, selector_row
+from campaign.preview import html_page, terminal_view
+
+
+class CampaignGroup(click.Group):
+    """Turns a CampaignError into 'Error: ...' and exit status 1, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CampaignInvalid as exc:
+            _print_problems(exc.problems)
+            _summary(exc.problems, None)
+            sys.exit(1)
+        except CampaignError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except InternalError as exc:
+            click.echo(f"Internal error (nothing was written): {exc}", err=True)
+            sys.exit(3)
+
+
+def _print_problems(problems: Problems) -> None:
+    for problem in sorted(problems.items, key=lambda p: (p.path, p.line)):
+        click.echo(str(problem), err=True)
+
+
+def _summary(problems: Problems, recipients: int | None) -> None:
+    errors, warnings = len(problems.errors), len(problems.warnings)
+    who = f"{recipients} recipients, " if recipients is not None else ""
+    click.echo(
+        f"{who}{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
+        err=True,
+    )
+
+
+def _parse_date(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC).astimezone().replace(microsecond=0)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO date: use e.g. 2026-11-27 or 2026-11-27T09:00:00-05:00",
+            param_hint="--date",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def campaign_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--campaign, --recipients and --encoding, shared by every command."""
+    func = click.option(
+        "--encoding",
+        default="utf-8",
+        show_default=True,
+        help="Encoding of the recipients file (a UTF-8 BOM is accepted).",
+    )(func)
+    func = click.option(
+        "--recipients",
+        "recipients",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Recipients CSV.  [default: DIR/recipients.csv]",
+    )(func)
+    func = click.option(
+        "--campaign",
+        "campaign_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="Campaign folder holding letters/ and recipients.csv.",
+    )(func)
+    return func
+
+
+def _options(
+    campaign_dir: Path, recipients: Path | None, encoding: str, needs_email: bool, dns: bool = False
+) -> Options:
+    path = recipients if recipients is not None else campaign_dir / "recipients.csv"
+    return Options(
+        campaign_dir=campaign_dir,
+        campaign_display=str(campaign_dir),
+        recipients=path,
+        recipients_display=str(path),
+        encoding=encoding,
+        check_dns=dns,
+        needs_email=needs_email,
+    )
+
+
+@click.group(cls=CampaignGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="campaign")
+def main() -> None:
+    """Check, preview and export cited, quoted advocacy letters.
+
+    \b
+    Example:
+      campaign check
+      campaign preview 3
+      campaign export --format eml --out out/
+    """
+
+
+@main.command()
+@campaign_options
+@click.option("--check-dns", is_flag=True, help="Also look up each email domain in DNS.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="eml",
+    show_default=True,
+    help="The export format to check for (csv, jsonl and txt accept recipients without email).",
+)
+def check(
+    campaign_dir: Path, recipients: Path | None, encoding: str, check_dns: bool, fmt: str
+) -> None:
+    """Check settings, templates, citations, quotes and every recipient.
+
+    Prints each problem as PATH:LINE: error|warning: message, then a summary.
+    Exits 1 when there is any error.
+
+    \b
+    Example:
+      campaign check --campaign my-campaign
+    """
+    options = _options(
+        campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
+    )
+    job = Job(options, _parse_date(None))
+    problems = Problems()
+    problems.extend(job.problems)
+    count = 0
+    for row in job.rows():
+        count += 1
+        problems.extend(job.row_problems(job.prepare(row)))
+    _print_problems(problems)
+    _summary(problems, count)
+    if problems.errors:
+        sys.exit(1)
+
+
+@main.command()
+@campaign_options
+@click.argument("selector", required=False)
+@click.option("--date", "date", help="Letter date (ISO 8601).  [default: now]")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the letter as an HTML page to FILE.",
+)
+def preview(
+    campaign_dir: Path,
+    recipients: Path | None,
+    encoding: str,
+    selector: str | None,
+    date: str | None,
+    html_file: Path | None,
+) -> None:
+    """Show one recipient's message as it will be sent.
+
+    SELECTOR is a data row number (1 is the first row) or an email address.
+
+    \b
+    Example:
+      campaign preview 2
+      campaign preview jane.doe@example.org --html letter.html
+    """
+    job = Job(_options(campaign_dir, recipients, encoding, needs_email=False), _parse_date(date))
+    if not job.usable:
+        raise CampaignInvalid(job.problems)
+    row = selector_row(job, selector)
+    recipient = job.prepare(row)
+    if recipient.problems:
+        raise CampaignInvalid(job.row_problems(recipient))
+    letter = job.render(recipient)
+    if recipient.email:
+        data = build(
+            job.envelope,
+            recipient.display_name,
+            recipient.email,
+            recipient.subject,
+            letter.text,
+            letter.html,
+            recipient.key,
+        )
+        click.echo(terminal_view(data))
+    else:
+        click.echo(f"Subject: {recipient.subject}\n\n{letter.text}")
+    if html_file is not None:
+        page = html_page(recipient.subject, letter)
+        html_file.write_text(page, encoding="utf-8")
+        click.echo(f"Wrote {html_file}", err=True)
+
+
+@main.command(name="export")
+@campaign_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="eml",
+    show_default=True,
+    help="eml: one message file each; csv: one spreadsheet; jsonl: lossless; txt: plain letters.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output folder (or, for csv and jsonl, a file name).",
+)
+@click.option(
+    "--date", "date", help="Date for the Date header and letters (ISO 8601).  [default: now]"
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Export the valid recipients; list the others with reasons in a rejects file.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace files in --out that an earlier export did not write.",
+)
+@click.option("--check-dns", is_flag=True, help="Also look up each email domain in DNS.")
+def export_command(
+    campaign_dir: Path,
+    recipients: Path | None,
+    encoding: str,
+    fmt: str,
+    out: Path,
+    date: str | None,
+    skip_invalid: bool,
+    overwrite: bool,
+    check_dns: bool,
+) -> None:
+    """Check everything, then write one letter per recipient.
+
+    Nothing is written when any check fails (unless --skip-invalid). The same inputs and
+    --date give byte-identical files.
+
+    \b
+    Example:
+      campaign export --format eml --out out/ --date 2026-11-27
+      campaign export --format csv --out letters.csv
+    """
+    options = _options(
+        campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
+    )
+    job = Job(options, _parse_date(date))
+    for warning in job.problems.warnings:
+        click.echo(str(warning), err=True)
+    if sys.stderr.isatty():
+        with click.progressbar(length=0, label="Exporting", file=sys.stderr) as bar:
+            result = export(
+                job, fmt, out, skip_invalid=skip_invalid, overwrite=overwrite, progress=bar.update
+            )
+    else:
+        result = export(job, fmt, out, skip_invalid=skip_invalid, overwrite=overwrite)
+    where = out if fmt in ("eml", "txt") else (result.targets[0] if result.targets else out)
+    message = f"Exported {result.written} letters ({fmt}) to {where}"
+    if result.rejected:
+        message += f"; {result.rejected} rejected, listed with reasons in {result.rejects}"
+    click.echo(message, err=True)

@@ -1,0 +1,294 @@
+"""Loading a campaign and taking its recipients through every check, one row at a time."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+from jinja2.exceptions import TemplateError
+
+from campaign import addressing
+from campaign.errors import CampaignError, CampaignInvalid, Problems
+from campaign.message import Envelope, make_envelope
+from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
+from campaign.render import Letter, Renderer, RenderError
+from campaign.safety import body_problem, header_problem
+from campaign.settings import Campaign, load_campaign
+from campaign.sources import quote_problem
+from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
+
+# Columns whose text goes into the To header (display name) besides the email itself.
+NAME_COLUMNS = ("first_name", "last_name", "full_name")
+FORMATS_WITHOUT_EMAIL = ("csv", "jsonl", "txt")
+
+
+@dataclass(frozen=True)
+class Options:
+    campaign_dir: Path
+    campaign_display: str
+    recipients: Path
+    recipients_display: str
+    encoding: str = "utf-8"
+    check_dns: bool = False
+    needs_email: bool = True
+
+
+@dataclass
+class Recipient:
+    """A row that passed every check, with what the headers need already worked out."""
+
+    row: Row
+    audience: str
+    fields: dict[str, str]
+    email: str
+    dedupe_key: str
+    display_name: str
+    subject: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """What identifies the recipient across runs (the Message-ID is derived from it)."""
+        if self.dedupe_key:
+            return self.dedupe_key
+        return self.fields.get("bioguide_id") or f"{self.display_name}|{self.audience}"
+
+
+def letter_date(moment: datetime) -> str:
+    return f"{moment:%B} {moment.day}, {moment.year}"
+
+
+class Job:
+    """A loaded campaign and recipients file, ready to check and render row by row."""
+
+    def __init__(self, options: Options, now: datetime) -> None:
+        self.options = options
+        self.now = now
+        self.date = letter_date(now)
+        self.problems = Problems()
+        try:
+            self.campaign: Campaign = load_campaign(options.campaign_dir, options.campaign_display)
+        except CampaignInvalid as exc:
+            self.problems.extend(exc.problems)
+            raise
+        self.renderer = Renderer(self.campaign)
+        self.file = RecipientsFile(options.recipients, options.recipients_display, options.encoding)
+        self.problems.extend(self.file.problems)
+        self.uses: dict[str, Uses] = {}
+        self._check_campaign()
+        self._check_columns()
+        self.envelope: Envelope = make_envelope(
+            self.campaign.sender_name,
+            self.campaign.sender_email,
+            self.campaign.reply_to,
+            format_datetime(now),
+            self.campaign.message_id_domain,
+            self.campaign.ident,
+        )
+        self._seen: dict[str, int] = {}
+
+    # -- campaign-wide checks ---------------------------------------------------------------
+
+    def _check_campaign(self) -> None:
+        c = self.campaign
+        settings = c.settings_file.display
+        checker = TemplateChecker(c, self.renderer)
+        cited: set[str] = set()
+        for name in c.audiences:
+            uses = checker.audience(name)
+            self.uses[name] = uses
+            cited.update(uses.cites)
+            if uses.ok:
+                try:
+                    self.renderer.compile(name)
+                except TemplateError as exc:
+                    self.problems.error(settings, c.audiences[name].line, str(exc))
+        self.problems.extend(checker.problems)
+        for key, citation in c.citations.items():
+            if key not in cited:
+                self.problems.warning(
+                    c.citations_display,
+                    citation.line,
+                    f"citation '{key}' is never cited by any template",
+                )
+        for key, quote in c.quotes.items():
+            if quote.source_file:
+                path = c.letters / quote.source_file
+                if not path.is_file():
+                    self.problems.warning(
+                        c.quotes_display,
+                        quote.line,
+                        f"quote '{key}': source_file {quote.source_file} not found; "
+                        "the quote was not verified against its source",
+                    )
+                    continue
+                reason = quote_problem(quote.text, path)
+                if reason:
+                    self.problems.error(c.quotes_display, quote.line, f"quote '{key}': {reason}")
+        for setting in ("sender_name", "sender_email", "reply_to", "name"):
+            value = c.settings.get(setting)
+            if isinstance(value, str) and (reason := header_problem(value)):
+                self.problems.error(
+                    settings, c.settings_file.key_line(setting, "campaign"), f"{setting} {reason}"
+                )
+        for setting in ("sender_email", "reply_to"):
+            value = c.settings.get(setting)
+            if isinstance(value, str) and value:
+                try:
+                    validate_email(value, check_deliverability=False, allow_smtputf8=False)
+                except EmailNotValidError as exc:
+                    self.problems.error(
+                        settings,
+                        c.settings_file.key_line(setting, "campaign"),
+                        f"{setting} {value!r} is not a valid address: {exc}",
+                    )
+
+    def _check_columns(self) -> None:
+        f = self.file
+        required = tuple(c for c in REQUIRED_COLUMNS if self.options.needs_email or c != "email")
+        missing = f.missing_columns(required)
+        if missing:
+            self.problems.error(
+                f.display,
+                f.header_line,
+                f"missing required column{'s' if len(missing) > 1 else ''}: "
+                + ", ".join(missing)
+                + f" (the header has: {', '.join(f.header)})",
+            )
+        available = set(f.header) | set(COMPUTED_FIELDS)
+        for uses in self.uses.values():
+            for column, (path, line) in {**uses.fields, **uses.subject_fields}.items():
+                if column not in available:
+                    self.problems.error(
+                        path,
+                        line,
+                        f"recipient.{column}: {f.display} has no column '{column}'",
+                    )
+                    available.add(column)  # one report per column is enough
+
+    @property
+    def usable(self) -> bool:
+        """False when the campaign itself has errors: no row can be rendered."""
+        return not self.problems.errors
+
+    # -- per-row checks ---------------------------------------------------------------------
+
+    def rows(self) -> Iterator[Row]:
+        return self.file.rows()
+
+    def prepare(self, row: Row) -> Recipient:
+        """Check one row; the result's ``problems`` lists every reason it cannot be sent."""
+        errors = list(row.errors)
+        values = row.values
+        audience = values.get("audience", "").strip()
+        recipient = Recipient(row, audience, values, "", "", "", "", errors)
+        if row.errors and not values:
+            return recipient
+        if audience not in self.campaign.audiences:
+            known = ", ".join(sorted(self.campaign.audiences))
+            errors.append(f"column 'audience': unknown audience {audience!r} (known: {known})")
+        for column, value in values.items():
+            reason = body_problem(value)
+            if reason:
+                errors.append(f"column '{column}' {reason}")
+        for column in ("title", "last_name"):
+            if column in values and not values[column].strip():
+                errors.append(f"column '{column}' is empty")
+        header_columns = list(NAME_COLUMNS)
+        if audience in self.uses:
+            header_columns += list(self.uses[audience].subject_fields)
+        for column in header_columns:
+            cell = values.get(column)
+            if cell is not None and (reason := header_problem(cell)):
+                errors.append(f"column '{column}' {reason}; it would go into a mail header")
+        self._check_email(values.get("email", ""), recipient)
+        if errors:
+            return recipient
+        computed = dict(values)
+        computed.setdefault("full_name", addressing.full_name(values))
+        if not computed["full_name"]:
+            computed["full_name"] = addressing.full_name(values)
+        if not values.get("salutation", "").strip():
+            computed["salutation"] = addressing.salutation(values)
+        if not values.get("address_block", "").strip():
+            if reason := addressing.address_problem(values):
+                errors.append(reason)
+            computed["address_block"] = addressing.address_block(values)
+        computed.setdefault("constituency", addressing.constituency(values))
+        recipient.fields = computed
+        recipient.display_name = computed["full_name"]
+        if errors or not self.renderer.ready(audience):
+            return recipient
+        try:
+            recipient.subject = self.renderer.subject(audience, computed, self.date)
+        except RenderError as exc:
+            errors.append(f"subject: {exc.where}: {exc.message}")
+            return recipient
+        if reason := header_problem(recipient.subject):
+            errors.append(f"the rendered subject {reason}")
+        return recipient
+
+    def _check_email(self, raw: str, recipient: Recipient) -> None:
+        errors = recipient.problems
+        if not raw.strip():
+            if self.options.needs_email:
+                errors.append("column 'email' is empty (formats csv, jsonl and txt need none)")
+            return
+        if raw != raw.strip():
+            errors.append(f"column 'email' {raw!r} has leading or trailing spaces")
+            return
+        if reason := header_problem(raw):
+            errors.append(f"column 'email' {reason}")
+            return
+        try:
+            checked = validate_email(
+                raw,
+                check_deliverability=self.options.check_dns,
+                allow_smtputf8=False,
+                allow_display_name=False,
+            )
+        except EmailNotValidError as exc:
+            errors.append(f"column 'email' {raw!r} is not a valid address: {exc}")
+            return
+        ascii_email = checked.ascii_email or checked.normalized
+        recipient.email = ascii_email
+        key = unicodedata.normalize("NFKC", checked.normalized).casefold()
+        recipient.dedupe_key = key
+        first = self._seen.get(key)
+        if first is not None:
+            errors.append(f"column 'email' {raw!r} duplicates the address on line {first}")
+        else:
+            self._seen[key] = recipient.row.line
+
+    def render(self, recipient: Recipient) -> Letter:
+        """The letter for a recipient that passed prepare(); RenderError if a template fails."""
+        return self.renderer.letter(recipient.audience, recipient.fields, self.date)
+
+    def row_problems(self, recipient: Recipient) -> Problems:
+        found = Problems()
+        for message in recipient.problems:
+            found.error(self.file.display, recipient.row.line, message)
+        return found
+
+
+def selector_row(job: Job, selector: str | None) -> Row:
+    """The row a preview asks for: a 1-based data row number or an email address."""
+    wanted = (selector or "1").strip()
+    by_number = wanted.isdigit()
+    for row in job.rows():
+        if by_number and row.number == int(wanted):
+            return row
+        if not by_number and row.values.get("email", "").strip().casefold() == wanted.casefold():
+            return row
+    what = f"row {wanted}" if by_number else f"a recipient with email {wanted}"
+    raise CampaignError(
+        f"{job.file.display} has no {what}: give a data row number (1 is the first) or an email"
+    )
+
+
+__all__ = ["FORMATS_WITHOUT_EMAIL", "Job", "Options", "Recipient", "selector_row"]

@@ -1,0 +1,200 @@
+"""The Jinja environments, the cite/quote/references helpers, and rendering one letter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateNotFound, nodes
+from jinja2.exceptions import TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from campaign.errors import CampaignError
+from campaign.settings import Campaign, Citation, Quote
+
+
+class RenderError(CampaignError):
+    """A template failed for one recipient; ``where`` is ``file:line`` in the template."""
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: error: {message}")
+
+
+def _make_env(campaign: Campaign, html: bool) -> SandboxedEnvironment:
+    # The sandbox keeps a shared or downloaded template from reaching Python internals;
+    # FileSystemLoader refuses names with '..' or absolute paths, so templates stay in letters/.
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(campaign.letters)),
+        undefined=StrictUndefined,
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["nl2br"] = _nl2br
+    return env
+
+
+def _nl2br(value: str) -> Markup:
+    """Escape, then turn line breaks into <br>: for address blocks in HTML letters."""
+    return Markup("<br>\n").join(escape(line) for line in str(value).split("\n"))
+
+
+def format_reference(number: int, citation: Citation) -> str:
+    """'[1] Publisher, Title, OIG-10-63, March 2010, p. 4. URL'."""
+    parts = [citation.publisher, citation.title, citation.number, citation.date]
+    if citation.page:
+        parts.append(f"p. {citation.page}")
+    return f"[{number}] " + ", ".join(parts) + f". {citation.url}"
+
+
+def format_quote(quote: Quote) -> str:
+    return f"\u201c{quote.text}\u201d \u2014 {quote.attribution}"
+
+
+@dataclass
+class Footnotes:
+    """Per-letter state behind cite() and references(): numbers in order of first use."""
+
+    citations: dict[str, Citation]
+    quotes: dict[str, Quote]
+    html: bool
+    order: dict[str, int] = field(default_factory=dict)
+
+    def cite(self, key: str) -> str:
+        if key not in self.citations:
+            raise CampaignError(f"cite({key!r}): no such citation in citations.toml")
+        number = self.order.setdefault(key, len(self.order) + 1)
+        return f"[{number}]"
+
+    def references(self) -> str:
+        items = [format_reference(n, self.citations[k]) for k, n in self.order.items()]
+        if not self.html:
+            return "\n".join(items)
+        rows = []
+        for key, number in self.order.items():
+            c = self.citations[key]
+            page = f", p. {escape(c.page)}" if c.page else ""
+            rows.append(
+                Markup(
+                    '<li id="ref-{n}">[{n}] {pub}, <cite>{title}</cite>, {num}, {date}{page}. '
+                    '<a href="{url}">{url}</a></li>'
+                ).format(
+                    n=number,
+                    pub=c.publisher,
+                    title=c.title,
+                    num=c.number,
+                    date=c.date,
+                    page=page,
+                    url=c.url,
+                )
+            )
+        return Markup('<ol class="references">{}</ol>').format(Markup("").join(rows))
+
+    def quote(self, key: str) -> str:
+        if key not in self.quotes:
+            raise CampaignError(f"quote({key!r}): no such quote in quotes.toml")
+        q = self.quotes[key]
+        if not self.html:
+            return format_quote(q)
+        return Markup(
+            "<blockquote><p>\u201c{text}\u201d</p><footer>\u2014 {who}</footer></blockquote>"
+        ).format(text=q.text, who=q.attribution)
+
+
+@dataclass(frozen=True)
+class Letter:
+    subject: str
+    text: str
+    html: str | None
+    cited: tuple[str, ...]
+
+
+class Renderer:
+    """Compiled templates for every audience of one campaign."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+        self.text_env = _make_env(campaign, html=False)
+        self.html_env = _make_env(campaign, html=True)
+        self._subjects: dict[str, Template] = {}
+        self._texts: dict[str, Template] = {}
+        self._htmls: dict[str, Template] = {}
+
+    def compile(self, audience: str) -> None:
+        """Load an audience's templates; raises TemplateError subclasses for the caller."""
+        spec = self.campaign.audiences[audience]
+        self._subjects[audience] = self.text_env.from_string(spec.subject)
+        self._texts[audience] = self.text_env.get_template(spec.template)
+        if spec.html_template:
+            self._htmls[audience] = self.html_env.get_template(spec.html_template)
+
+    def ready(self, audience: str) -> bool:
+        return audience in self._texts
+
+    def _context(self, recipient: dict[str, str], date: str, notes: Footnotes) -> dict[str, Any]:
+        return {
+            "recipient": recipient,
+            "campaign": self.campaign.settings,
+            "date": date,
+            "citations": self.campaign.citations,
+            "cite": notes.cite,
+            "references": notes.references,
+            "quote": notes.quote,
+        }
+
+    def subject(self, audience: str, recipient: dict[str, str], date: str) -> str:
+        notes = Footnotes(self.campaign.citations, self.campaign.quotes, html=False)
+        line = self.campaign.audiences[audience].subject_line
+        where = f"{self.campaign.settings_file.display}:{line}"
+        text = self._run(self._subjects[audience], self._context(recipient, date, notes), where)
+        return " ".join(text.split())
+
+    def letter(self, audience: str, recipient: dict[str, str], date: str) -> Letter:
+        subject = self.subject(audience, recipient, date)
+        notes = Footnotes(self.campaign.citations, self.campaign.quotes, html=False)
+        text = self._run(self._texts[audience], self._context(recipient, date, notes), None)
+        html = None
+        if audience in self._htmls:
+            html_notes = Footnotes(self.campaign.citations, self.campaign.quotes, html=True)
+            html = self._run(
+                self._htmls[audience], self._context(recipient, date, html_notes), None
+            )
+        return Letter(subject, text, html, tuple(notes.order))
+
+    def _run(self, template: Template, context: dict[str, Any], where: str | None) -> str:
+        try:
+            return template.render(context)
+        except (TemplateError, CampaignError, ValueError, TypeError, ArithmeticError) as exc:
+            location = where or self._location(exc, template)
+            message = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
+            raise RenderError(location, message) from None
+
+    def _location(self, exc: BaseException, template: Template) -> str:
+        """The template file:line an error was raised at, from Jinja's rewritten traceback."""
+        root = str(self.campaign.letters)
+        found = f"{self.campaign.display}/{template.name}"
+        tb = exc.__traceback__
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename.startswith(root):
+                relative = filename[len(root) :].lstrip("/")
+                found = f"{self.campaign.display}/{relative}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        return found
+
+
+__all__ = [
+    "Footnotes",
+    "Letter",
+    "RenderError",
+    "Renderer",
+    "TemplateNotFound",
+    "TemplateSyntaxError",
+    "format_quote",
+    "format_reference",
+    "nodes",
+]

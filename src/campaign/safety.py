@@ -1,0 +1,87 @@
+"""What untrusted text may contain before it goes into a mail header, a file name or a cell."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Characters that end a line for some reader: CR, LF, VT, FF, the C1 NEL, the file/group/record
+# separators str.splitlines() honours, and the Unicode line and paragraph separators.
+_LINE_BREAKS = {
+    "\r": "a carriage return (CR)",
+    "\n": "a line break (LF)",
+    "\x0b": "a vertical tab",
+    "\x0c": "a form feed",
+    "\x1c": "a file separator",
+    "\x1d": "a group separator",
+    "\x1e": "a record separator",
+    "\x85": "a next-line character (U+0085)",
+    "\u2028": "a line separator (U+2028)",
+    "\u2029": "a paragraph separator (U+2029)",
+}
+# Fast path: most values hold none of these, and one regex scan is cheaper than a loop.
+_SUSPECT = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|=\?"
+)
+_BODY_SUSPECT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def describe(char: str) -> str:
+    """A readable name for a character a user cannot see."""
+    if char in _LINE_BREAKS:
+        return _LINE_BREAKS[char]
+    name = unicodedata.name(char, "")
+    label = f"U+{ord(char):04X}"
+    return f"a control character ({label}{' ' + name if name else ''})"
+
+
+def header_problem(value: str) -> str | None:
+    """Why ``value`` may not go into a mail header, or None when it may.
+
+    Line breaks would start a new header (a hidden Bcc); other control and invisible formatting
+    characters hide or reorder text; an RFC 2047 encoded-word (``=?``) would be decoded into a
+    line break by some readers and by Python's own email package before CVE-2024-6923 was fixed.
+    Nothing is cleaned silently: the user is told and fixes the data.
+    """
+    if not _SUSPECT.search(value):
+        return None
+    for char in value:
+        if char in _LINE_BREAKS:
+            return f"contains {describe(char)}"
+        category = unicodedata.category(char)
+        if category == "Cc":
+            return f"contains {describe(char)}"
+        if category == "Cf":
+            name = unicodedata.name(char, f"U+{ord(char):04X}")
+            return f"contains an invisible formatting character (U+{ord(char):04X} {name})"
+    if "=?" in value:
+        return "contains '=?', which mail readers may decode as an RFC 2047 encoded-word"
+    return None
+
+
+def body_problem(value: str) -> str | None:
+    """Why ``value`` may not go into a letter body (NUL and other C0 controls), or None."""
+    match = _BODY_SUSPECT.search(value)
+    if match is None:
+        return None
+    return f"contains {describe(match.group())}"
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise_cell(value: str) -> str:
+    """Make a spreadsheet read a cell as text, never as a formula (OWASP CSV injection advice)."""
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+
+
+def slug(value: str, limit: int = 60) -> str:
+    """An ASCII file-name fragment: letters, digits and single dashes, never empty."""
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    text = _SLUG_DROP.sub("-", folded.lower()).strip("-")
+    return text[:limit].rstrip("-") or "recipient"

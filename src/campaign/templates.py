@@ -1,0 +1,173 @@
+"""Static checks of the templates: syntax, includes, and every name and key they use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jinja2 import TemplateNotFound, nodes
+from jinja2.exceptions import TemplateSyntaxError
+
+from campaign.errors import Problems
+from campaign.render import Renderer
+from campaign.settings import Campaign
+
+# What a template may use besides recipient.*, campaign.*: the render context's other names.
+CONTEXT_NAMES = {"recipient", "campaign", "date", "citations", "cite", "references", "quote"}
+COMPUTED_FIELDS = ("full_name", "salutation", "address_block", "constituency")
+
+
+@dataclass
+class Uses:
+    """What one audience's templates reach for, each with the file:line of its first use."""
+
+    fields: dict[str, tuple[str, int]] = field(default_factory=dict)
+    subject_fields: dict[str, tuple[str, int]] = field(default_factory=dict)
+    settings: dict[str, tuple[str, int]] = field(default_factory=dict)
+    cites: dict[str, tuple[str, int]] = field(default_factory=dict)
+    quotes: dict[str, tuple[str, int]] = field(default_factory=dict)
+    ok: bool = True
+
+
+def _attribute_uses(tree: nodes.Template, name: str) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name == name):
+            continue
+        if isinstance(node, nodes.Getattr):
+            found.append((node.attr, node.lineno))
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            found.append((node.arg.value, node.lineno))
+    return found
+
+
+def _helper_keys(tree: nodes.Template, helper: str) -> list[tuple[str | None, int]]:
+    found: list[tuple[str | None, int]] = []
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == helper:
+            arg = call.args[0] if call.args else None
+            key = arg.value if isinstance(arg, nodes.Const) and isinstance(arg.value, str) else None
+            found.append((key, call.lineno))
+    return found
+
+
+class TemplateChecker:
+    """Parses each template once and reports problems with the file and line."""
+
+    def __init__(self, campaign: Campaign, renderer: Renderer) -> None:
+        self.campaign = campaign
+        self.env = renderer.text_env
+        self.problems = Problems()
+        self._trees: dict[str, nodes.Template | None] = {}
+
+    def _display(self, name: str) -> str:
+        return f"{self.campaign.display}/{name}"
+
+    def _parse(self, name: str, where: tuple[str, int]) -> nodes.Template | None:
+        if name in self._trees:
+            return self._trees[name]
+        tree: nodes.Template | None = None
+        try:
+            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+        except TemplateNotFound:
+            self.problems.error(
+                where[0],
+                where[1],
+                f"template '{name}' not found in {self.campaign.display}/ "
+                "(templates must be files inside letters/)",
+            )
+        else:
+            try:
+                tree = self.env.parse(source, name=name, filename=self._display(name))
+            except TemplateSyntaxError as exc:
+                self.problems.error(self._display(name), exc.lineno, f"syntax: {exc.message}")
+        self._trees[name] = tree
+        return tree
+
+    def _collect(self, name: str, where: tuple[str, int], uses: Uses, stack: list[str]) -> None:
+        if name in stack:
+            cycle = " -> ".join([*stack[stack.index(name) :], name])
+            self.problems.error(where[0], where[1], f"templates include each other: {cycle}")
+            uses.ok = False
+            return
+        tree = self._parse(name, where)
+        if tree is None:
+            uses.ok = False
+            return
+        self._gather(tree, self._display(name), uses, uses.fields)
+        for node in tree.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
+            assert isinstance(node, nodes.Include | nodes.Extends | nodes.Import | nodes.FromImport)
+            child = node.template
+            if isinstance(child, nodes.Const) and isinstance(child.value, str):
+                self._collect(child.value, (self._display(name), node.lineno), uses, [*stack, name])
+            else:
+                self.problems.error(
+                    self._display(name),
+                    node.lineno,
+                    "include/extends needs a literal template name so it can be checked",
+                )
+                uses.ok = False
+
+    def _gather(
+        self,
+        tree: nodes.Template,
+        display: str,
+        uses: Uses,
+        fields: dict[str, tuple[str, int]],
+    ) -> None:
+        for attr, line in _attribute_uses(tree, "recipient"):
+            fields.setdefault(attr, (display, line))
+        for attr, line in _attribute_uses(tree, "campaign"):
+            uses.settings.setdefault(attr, (display, line))
+        for helper, table in (("cite", uses.cites), ("quote", uses.quotes)):
+            for key, line in _helper_keys(tree, helper):
+                if key is None:
+                    self.problems.warning(
+                        display,
+                        line,
+                        f"{helper}() with a computed key cannot be checked before rendering",
+                    )
+                else:
+                    table.setdefault(key, (display, line))
+
+    def audience(self, name: str) -> Uses:
+        spec = self.campaign.audiences[name]
+        uses = Uses()
+        settings = self.campaign.settings_file.display
+        self._collect(spec.template, (settings, spec.line), uses, [])
+        if spec.html_template:
+            self._collect(spec.html_template, (settings, spec.line), uses, [])
+        try:
+            subject = self.env.parse(spec.subject)
+        except TemplateSyntaxError as exc:
+            self.problems.error(settings, spec.subject_line, f"subject syntax: {exc.message}")
+            uses.ok = False
+        else:
+            self._gather(subject, settings, uses, uses.subject_fields)
+            # a subject line's own line number is the key's line, not the template's
+            uses.subject_fields = {k: (settings, spec.subject_line) for k in uses.subject_fields}
+        for key, (path, line) in uses.cites.items():
+            if key not in self.campaign.citations:
+                self.problems.error(
+                    path,
+                    line,
+                    f"cite('{key}'): no such citation in {self.campaign.citations_display}",
+                )
+                uses.ok = False
+        for key, (path, line) in uses.quotes.items():
+            if key not in self.campaign.quotes:
+                self.problems.error(
+                    path, line, f"quote('{key}'): no such quote in {self.campaign.quotes_display}"
+                )
+                uses.ok = False
+        for key, (path, line) in uses.settings.items():
+            if key not in self.campaign.settings:
+                self.problems.error(
+                    path,
+                    line,
+                    f"campaign.{key}: no such setting in [campaign] of "
+                    f"{self.campaign.settings_file.display}",
+                )
+                uses.ok = False
+        return uses

@@ -1,0 +1,59 @@
+"""Reading TOML files with line numbers for the tables and keys that problems point at."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from campaign.errors import CampaignError
+
+_ERROR_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+class TomlFile:
+    """A parsed TOML file that can say on which line a table or a key starts."""
+
+    def __init__(self, path: Path, display: str) -> None:
+        self.path = path
+        self.display = display
+        try:
+            self.text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CampaignError(f"{display}: error: file not found") from None
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            raise CampaignError(
+                f"{display}:{line}: error: not valid UTF-8 ({exc.reason})"
+            ) from None
+        try:
+            self.data: dict[str, Any] = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            match = _ERROR_LINE.search(str(exc))
+            line = int(match.group(1)) if match else 0
+            message = _ERROR_LINE.sub("", str(exc)).strip()
+            where = f"{display}:{line}" if line else display
+            raise CampaignError(f"{where}: error: TOML syntax: {message}") from None
+        self._lines = self.text.splitlines()
+
+    def table_line(self, *names: str) -> int:
+        """The line of the ``[a.b]`` header for the table at ``names`` (0 when not found)."""
+        parts = [rf"(?:{re.escape(n)}|\"{re.escape(n)}\"|'{re.escape(n)}')" for n in names]
+        pattern = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(parts) + r"\s*\]")
+        for number, text in enumerate(self._lines, 1):
+            if pattern.match(text):
+                return number
+        return 0
+
+    def key_line(self, key: str, *table: str) -> int:
+        """The line where ``key = ...`` is set inside ``table`` (the table's line if not found)."""
+        start = self.table_line(*table) if table else 0
+        pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+        for number in range(start + 1, len(self._lines) + 1):
+            text = self._lines[number - 1]
+            if number > start + 1 and text.lstrip().startswith("[") and table:
+                break
+            if pattern.match(text):
+                return number
+        return start or 1
