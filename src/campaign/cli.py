@@ -266,15 +266,18 @@ def export_command(
         campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
     )
     job = Job(options, _parse_date(date))
-    for warning in job.problems.warnings:
-        click.echo(str(warning), err=True)
     if sys.stderr.isatty():
-        with click.progressbar(length=0, label="Exporting", file=sys.stderr) as bar:
+        total = job.file.estimate_rows()
+        with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
             result = export(
                 job, fmt, out, skip_invalid=skip_invalid, overwrite=overwrite, progress=bar.update
             )
     else:
         result = export(job, fmt, out, skip_invalid=skip_invalid, overwrite=overwrite)
+    shown = Problems()
+    shown.extend(job.problems)
+    shown.extend(result.problems)
+    _print_problems(shown)
     where = out if fmt in ("eml", "txt") else (result.targets[0] if result.targets else out)
     message = f"Exported {result.written} letters ({fmt}) to {where}"
     if result.rejected:

@@ -57,8 +57,17 @@ class Problems:
 
 
 class CampaignInvalid(CampaignError):
-    """Raised when the campaign itself (settings, data, templates) cannot be used."""
+    """Raised with every problem found when the work cannot go on; nothing was written."""
 
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems.items))
+
+
+class LocatedError(CampaignInvalid):
+    """One error at a known ``path:line`` that stops everything (an unreadable file)."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        problems = Problems()
+        problems.error(path, line, message)
+        super().__init__(problems)

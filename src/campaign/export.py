@@ -8,6 +8,7 @@ export replaces its own files but never a file somebody else put there.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -48,7 +49,7 @@ class Result:
     rejected: int = 0
     targets: list[Path] = field(default_factory=list)
     rejects: Path | None = None
-    warnings: Problems = field(default_factory=Problems)
+    problems: Problems = field(default_factory=Problems)
 
 
 def file_name(recipient: Recipient, extension: str) -> str:
@@ -65,6 +66,7 @@ class Output:
     def __init__(self, folder: Path, overwrite: bool) -> None:
         self.folder = folder
         self.overwrite = overwrite
+        self.created = not folder.exists()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -100,6 +102,10 @@ class Output:
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+        if self.created:
+            # The folder is ours and holds nothing: leave no trace of a failed run.
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()
 
     def conflicts(self) -> list[str]:
         """Files we would replace that no export of ours wrote (and that differ)."""
@@ -182,9 +188,13 @@ def export(
     output = Output(folder, overwrite)
     try:
         result, problems, rejected = _write_all(job, fmt, output, single, progress)
+        result.problems = problems
         if problems.errors and not skip_invalid:
             output.discard()
-            raise CampaignInvalid(problems)
+            everything = Problems()
+            everything.extend(job.problems)
+            everything.extend(problems)
+            raise CampaignInvalid(everything)
         rejects_name = "rejects.csv" if single is None else f"{Path(single).stem}.rejects.csv"
         if rejected:
             output.write(rejects_name, _rejects_rows(job, rejected))

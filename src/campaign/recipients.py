@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from campaign.errors import CampaignError, Problems
+from campaign.errors import CampaignError, LocatedError, Problems
 
 REQUIRED_COLUMNS = ("email", "audience", "title", "first_name", "last_name")
 FIELD_LIMIT = 128 * 1024
@@ -68,17 +68,16 @@ class RecipientsFile:
         except LookupError:
             raise CampaignError(f"unknown encoding '{encoding}' given to --encoding") from None
         if not path.is_file():
-            raise CampaignError(
-                f"{display}: error: recipients file not found (pass --recipients FILE)"
-            )
+            raise LocatedError(display, 0, "recipients file not found (pass --recipients FILE)")
         head = path.read_bytes()[:4]
         if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and head[:2] in (
             b"\xff\xfe",
             b"\xfe\xff",
         ):
-            raise CampaignError(
-                f"{display}:1: error: the file is UTF-16 encoded, not UTF-8: "
-                "save it as UTF-8 or pass --encoding utf-16"
+            raise LocatedError(
+                display,
+                1,
+                "the file is UTF-16 encoded, not UTF-8: save it as UTF-8 or pass --encoding utf-16",
             )
         self.delimiter = ","
         self.header: list[str] = []
@@ -92,12 +91,13 @@ class RecipientsFile:
             encoding = "utf-8-sig"
         return open(self.path, encoding=encoding, newline="")
 
-    def _decode_failure(self, exc: UnicodeDecodeError) -> CampaignError:
+    def _decode_failure(self, exc: UnicodeDecodeError) -> LocatedError:
         line = _decode_error_line(self.path, self.encoding)
-        where = f"{self.display}:{line}" if line else self.display
-        return CampaignError(
-            f"{where}: error: cannot decode the file as {self.encoding} ({exc.reason}): "
-            "save it as UTF-8, or pass the encoding it was saved in, e.g. --encoding cp1252"
+        return LocatedError(
+            self.display,
+            line,
+            f"cannot decode the file as {self.encoding} ({exc.reason}): save it as UTF-8, "
+            "or pass the encoding it was saved in, e.g. --encoding cp1252",
         )
 
     def _read_header(self) -> None:
@@ -116,18 +116,18 @@ class RecipientsFile:
         except UnicodeDecodeError as exc:
             raise self._decode_failure(exc) from None
         if not first:
-            raise CampaignError(
-                f"{self.display}:1: error: the file is empty: the first line must name the "
-                f"columns ({', '.join(REQUIRED_COLUMNS)})"
+            raise LocatedError(
+                self.display,
+                1,
+                "the file is empty: the first line must name the columns "
+                f"({', '.join(REQUIRED_COLUMNS)})",
             )
         self.header_line = line
         self._skip_lines = line - 1
         try:
             names = next(csv.reader([first], delimiter=self.delimiter, strict=True))
         except csv.Error as exc:
-            raise CampaignError(
-                f"{self.display}:{line}: error: unreadable header ({exc})"
-            ) from None
+            raise LocatedError(self.display, line, f"unreadable header ({exc})") from None
         stripped = []
         for name in names:
             clean = name.strip()
@@ -148,6 +148,14 @@ class RecipientsFile:
                 )
             seen.add(name)
         self.header = stripped
+
+    def estimate_rows(self) -> int:
+        """About how many records there are (newlines less the header), for a progress bar."""
+        count = 0
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                count += chunk.count(b"\n")
+        return max(0, count - self.header_line)
 
     def missing_columns(self, required: tuple[str, ...]) -> list[str]:
         return [name for name in required if name not in self.header]

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from campaign.errors import CampaignError
+from campaign.errors import LocatedError
 
 _ERROR_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
@@ -21,20 +21,17 @@ class TomlFile:
         try:
             self.text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise CampaignError(f"{display}: error: file not found") from None
+            raise LocatedError(display, 0, "file not found") from None
         except UnicodeDecodeError as exc:
             line = path.read_bytes()[: exc.start].count(b"\n") + 1
-            raise CampaignError(
-                f"{display}:{line}: error: not valid UTF-8 ({exc.reason})"
-            ) from None
+            raise LocatedError(display, line, f"not valid UTF-8 ({exc.reason})") from None
         try:
             self.data: dict[str, Any] = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             match = _ERROR_LINE.search(str(exc))
             line = int(match.group(1)) if match else 0
             message = _ERROR_LINE.sub("", str(exc)).strip()
-            where = f"{display}:{line}" if line else display
-            raise CampaignError(f"{where}: error: TOML syntax: {message}") from None
+            raise LocatedError(display, line, f"TOML syntax: {message}") from None
         self._lines = self.text.splitlines()
 
     def table_line(self, *names: str) -> int:
