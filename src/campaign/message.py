@@ -12,7 +12,9 @@ from email.utils import formataddr, getaddresses
 
 from campaign.errors import CampaignError
 
-CRLF = "\r\n"
+# Files on disk use LF, as Python's email package and mail clients' .eml files do; SMTP
+# clients (smtplib included) turn them into CRLF on the wire.
+NL = "\n"
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
 
 
@@ -36,7 +38,7 @@ def encode_header(name: str, value: str) -> str:
     if value.isascii() and len(name) + 2 + len(value) <= 78:
         return f"{name}: {value}"
     charset = "us-ascii" if value.isascii() else "utf-8"
-    folded = Header(value, charset, header_name=name).encode(linesep=CRLF)
+    folded = Header(value, charset, header_name=name).encode(linesep=NL)
     return f"{name}: {folded}"
 
 
@@ -68,19 +70,15 @@ def message_id(envelope: Envelope, recipient_key: str) -> str:
 
 
 def _qp(text: str) -> bytes:
-    data = text.replace("\r\n", "\n").replace("\n", CRLF).encode("utf-8")
+    data = text.replace("\r\n", "\n").encode("utf-8")
     return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
 
 
 _TEXT_HEADERS = (
-    'Content-Type: text/plain; charset="utf-8"'
-    + CRLF
-    + "Content-Transfer-Encoding: quoted-printable"
+    'Content-Type: text/plain; charset="utf-8"' + NL + "Content-Transfer-Encoding: quoted-printable"
 )
 _HTML_HEADERS = (
-    'Content-Type: text/html; charset="utf-8"'
-    + CRLF
-    + "Content-Transfer-Encoding: quoted-printable"
+    'Content-Type: text/html; charset="utf-8"' + NL + "Content-Transfer-Encoding: quoted-printable"
 )
 
 
@@ -112,14 +110,14 @@ def build(
         boundary = f"=_{mid[1:33]}"
         head.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
         parts = [
-            f"--{boundary}{CRLF}{_TEXT_HEADERS}{CRLF}{CRLF}".encode("ascii"),
+            f"--{boundary}{NL}{_TEXT_HEADERS}{NL}{NL}".encode("ascii"),
             _qp(text),
-            f"{CRLF}--{boundary}{CRLF}{_HTML_HEADERS}{CRLF}{CRLF}".encode("ascii"),
+            f"{NL}--{boundary}{NL}{_HTML_HEADERS}{NL}{NL}".encode("ascii"),
             _qp(html),
-            f"{CRLF}--{boundary}--{CRLF}".encode("ascii"),
+            f"{NL}--{boundary}--{NL}".encode("ascii"),
         ]
         body = b"".join(parts)
-    header_bytes = (CRLF.join(head) + CRLF + CRLF).encode("ascii")
+    header_bytes = (NL.join(head) + NL + NL).encode("ascii")
     verify(header_bytes, to_email, envelope.reply_to_header is not None)
     return header_bytes + body
 

@@ -36,14 +36,16 @@ def closest_passage(quote: str, source: str) -> str:
     best, best_ratio = "", -1.0
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(quote)
-    step = max(1, size // 4)
-    for start in range(0, max(1, len(words) - size + 1), step):
-        window = " ".join(words[start : start + size])
-        matcher.set_seq1(window)
-        ratio = matcher.ratio()
-        if ratio > best_ratio:
-            best, best_ratio = window, ratio
-    return best
+    for width in range(max(1, size - 2), size + 4):
+        for start in range(0, max(1, len(words) - width + 1)):
+            window = " ".join(words[start : start + width])
+            matcher.set_seq1(window)
+            if matcher.real_quick_ratio() <= best_ratio or matcher.quick_ratio() <= best_ratio:
+                continue
+            ratio = matcher.ratio()
+            if ratio > best_ratio:
+                best, best_ratio = window, ratio
+    return best.strip("\"'")
 
 
 def quote_problem(text: str, source_path: Path) -> str | None:

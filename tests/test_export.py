@@ -1,0 +1,247 @@
+"""campaign export and preview: what organizers send, parsed back as a mail reader would."""
+
+from __future__ import annotations
+
+import csv
+import json
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from conftest import DATE, SHARED_ARTICLE, Campaign, listing
+from test_check import replace_row
+
+QUOTES = {
+    "musa": (
+        "ICE’s response to this particular recommendation is revealing. They insist that racial "
+        "profiling is not occurring, but they then refuse to track the data that would give "
+        "evidence to their claim"
+    ),
+    "martinez-de-castro-reform": (
+        "It is time for Congress, DHS, and the president to deliver real solutions. The answer is "
+        "comprehensive immigration reform."
+    ),
+}
+
+
+def parse(path: Path) -> EmailMessage:
+    message = message_from_bytes(path.read_bytes(), policy=default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+class TestEml:
+    """One RFC 5322 message per recipient."""
+
+    def test_one_message_per_recipient(self, sample: Campaign) -> None:
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        assert "Exported 12 letters (eml) to out" in result.output
+        files = [f for f in listing(sample.root / "out") if f.endswith(".eml")]
+        assert len(files) == 12
+        assert files[0] == "000001-rivera-alex.eml"
+
+    def test_messages_parse_with_expected_content(self, sample: Campaign) -> None:
+        """Acceptance 4: To, numbered markers, references, verbatim quotes, salutation."""
+        sample.run("export", "--date", DATE)
+        with sample.recipients.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        salutations = {
+            "Senator": "Dear Senator {}:",
+            "Representative": "Dear Representative {}:",
+            "Secretary of Homeland Security": "Dear Secretary {}:",
+            "Acting Director": "Dear Acting Director {}:",
+            "Inspector General": "Dear Inspector General {}:",
+        }
+        for number, row in enumerate(rows, 1):
+            [path] = (sample.root / "out").glob(f"{number:06d}-*.eml")
+            message = parse(path)
+            assert message["To"].addresses[0].addr_spec == row["email"]
+            assert message["To"].addresses[0].display_name == row["full_name"]
+            assert len(message["To"].addresses) == 1
+            assert message["From"].addresses[0].addr_spec == "letters@coalition.example.org"
+            assert message["Date"] == "Fri, 27 Nov 2026 09:00:00 -0500"
+            assert message["Message-ID"].endswith("@coalition.example.org>")
+            text = text_of(message)
+            assert "[1]" in text
+            assert (
+                "References\n[1] U.S. Department of Homeland Security, Office of Inspector "
+                "General, The Performance of 287(g) Agreements, OIG-10-63, March 2010. "
+                "https://www.oig.dhs.gov/reports/audits-inspections-and-evaluations\n" in text
+            )
+            assert f"\u201c{QUOTES['musa']}\u201d \u2014 Jumana Musa, policy director, " in text
+            assert "Clarissa Martínez De Castro" in text
+            assert salutations[row["title"]].format(row["last_name"]) in text
+
+    def test_quotes_match_the_article(self, sample: Campaign) -> None:
+        """The stored quotes are word for word in the source article."""
+        if not SHARED_ARTICLE.is_file():
+            pytest.skip("the source article is not beside this checkout")
+        article = SHARED_ARTICLE.read_text(encoding="utf-8")
+        for text in QUOTES.values():
+            assert text in article
+
+    def test_dhs_letters_are_multipart_with_escaped_html(self, sample: Campaign) -> None:
+        sample.run("export", "--date", DATE)
+        message = parse(next((sample.root / "out").glob("000010-*.eml")))
+        assert message.get_content_type() == "multipart/alternative"
+        html = message.get_body(preferencelist=("html",))
+        assert html is not None
+        content = html.get_content()
+        assert "<blockquote><p>\u201cICE\u2019s response" in content
+        assert "The Honorable Jordan M. Ellison<br>" in content
+
+    def test_non_ascii_display_name_is_encoded(self, sample: Campaign) -> None:
+        sample.run("export", "--date", DATE)
+        raw = next((sample.root / "out").glob("000004-*.eml")).read_bytes()
+        assert raw.isascii()
+        assert b"To: =?utf-8?" in raw
+        assert parse(next((sample.root / "out").glob("000004-*.eml")))["To"].addresses[
+            0
+        ].display_name == ("Inés Núñez")
+
+    def test_same_date_gives_identical_bytes(self, sample: Campaign, tmp_path: Path) -> None:
+        """Acceptance 5: two exports with the same --date are byte-identical."""
+        sample.run("export", "--date", DATE, "--out", "a")
+        sample.run("export", "--date", DATE, "--out", "b")
+        a, b = sample.root / "a", sample.root / "b"
+        assert listing(a) == listing(b)
+        for name in listing(a):
+            assert (a / name).read_bytes() == (b / name).read_bytes()
+
+    def test_error_writes_nothing(self, sample: Campaign) -> None:
+        """Acceptance 3: export on a bad row exits 1 and writes nothing."""
+        replace_row(sample, 3, "samuel.okafor@senate.example.org", "jane.doe@")
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 1
+        assert "recipients.csv:4: error: column 'email' 'jane.doe@'" in result.output
+        assert not (sample.root / "out").exists()
+
+    def test_skip_invalid_writes_rejects(self, sample: Campaign) -> None:
+        replace_row(sample, 3, "samuel.okafor@senate.example.org", "jane.doe@")
+        result = sample.run("export", "--date", DATE, "--skip-invalid")
+        assert result.exit_code == 0
+        assert "Exported 11 letters (eml) to out; 1 rejected" in result.output
+        with (sample.root / "out" / "rejects.csv").open(encoding="utf-8", newline="") as handle:
+            [reject] = list(csv.DictReader(handle))
+        assert reject["line"] == "4"
+        assert reject["email"] == "jane.doe@"
+        assert "not a valid address" in reject["reasons"]
+        assert not list((sample.root / "out").glob("000003-*"))
+
+    def test_refuses_to_replace_foreign_files(self, sample: Campaign) -> None:
+        out = sample.root / "out"
+        out.mkdir()
+        (out / "000001-rivera-alex.eml").write_text("mine", encoding="utf-8")
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 1
+        assert "were not written by campaign export" in result.output
+        assert (out / "000001-rivera-alex.eml").read_text(encoding="utf-8") == "mine"
+        assert listing(out) == ["000001-rivera-alex.eml"]
+        assert sample.run("export", "--date", DATE, "--overwrite").exit_code == 0
+
+    def test_rerun_replaces_own_files(self, sample: Campaign) -> None:
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        assert sample.run("export", "--date", "2027-01-01").exit_code == 0
+        message = parse(sample.root / "out" / "000001-rivera-alex.eml")
+        assert message["Date"] == "Fri, 01 Jan 2027 00:00:00 +0000"
+        assert not [f for f in listing(sample.root / "out") if "campaign-tmp" in f]
+
+
+class TestCsv:
+    """One spreadsheet row per letter."""
+
+    def test_columns_and_rows(self, sample: Campaign) -> None:
+        result = sample.run("export", "--format", "csv", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        with (sample.root / "out" / "letters.csv").open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == 12
+        assert rows[0]["to"] == "alex.rivera@senate.example.org"
+        assert rows[0]["salutation"] == "Dear Senator Rivera:"
+        assert rows[0]["cited"] == "oig-10-63"
+        assert rows[5]["text"].startswith("Coalition for Fair Enforcement\nNovember 27, 2026\n")
+
+    def test_formula_is_neutralised(self, sample: Campaign) -> None:
+        """Acceptance 6: a formula-like last name exports as text."""
+        replace_row(
+            sample,
+            1,
+            "Senator,Alex,Rivera,Alex J. Rivera",
+            'Senator,Alex,"=HYPERLINK(""http://x.example"",""y"")",',
+        )
+        result = sample.run("export", "--format", "csv", "--out", "x.csv", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        with (sample.root / "x.csv").open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows[0]["recipient"] == 'Alex =HYPERLINK("http://x.example","y")'
+        assert rows[0]["salutation"] == '\'Dear Senator =HYPERLINK("http://x.example","y"):'[1:]
+        replace_row(sample, 2, ",Whitfield,", ",=1+2,")
+        sample.run("export", "--format", "csv", "--out", "y.csv", "--date", DATE)
+        with (sample.root / "y.csv").open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows[1]["salutation"] == "Dear Senator =1+2:"
+
+    def test_jsonl_is_lossless(self, sample: Campaign) -> None:
+        replace_row(sample, 2, ",Whitfield,Dana Whitfield,", ",=1+2,=1+2,")
+        result = sample.run("export", "--format", "jsonl", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        lines = (sample.root / "out" / "letters.jsonl").read_text(encoding="utf-8").splitlines()
+        record = json.loads(lines[1])
+        assert record["recipient"] == "=1+2"
+        assert record["fields"]["last_name"] == "=1+2"
+
+
+class TestPreview:
+    """One recipient's message in the terminal, or as a page."""
+
+    def test_default_is_first_row(self, sample: Campaign) -> None:
+        result = sample.run("preview", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        assert 'To: "Alex J. Rivera" <alex.rivera@senate.example.org>' in result.output
+        assert "Dear Senator Rivera:" in result.output
+
+    def test_by_email_and_html_page(self, sample: Campaign) -> None:
+        result = sample.run(
+            "preview", "director.office@ice.example.com", "--date", DATE, "--html", "p.html"
+        )
+        assert result.exit_code == 0, result.output
+        assert "Dear Acting Director Holloway:" in result.output
+        page = (sample.root / "p.html").read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>")
+        assert "Dear Acting Director Holloway:" in page
+
+    def test_unknown_selector(self, sample: Campaign) -> None:
+        result = sample.run("preview", "99")
+        assert result.exit_code == 1
+        assert "Error: recipients.csv has no row 99" in result.output
+
+
+class TestHelp:
+    """Every command explains itself with an example."""
+
+    @pytest.mark.parametrize("command", ["check", "preview", "export"])
+    def test_help_has_example(self, sample: Campaign, command: str) -> None:
+        result = sample.run(command, "--help")
+        assert result.exit_code == 0
+        assert "Example:" in result.output
+        assert f"campaign {command}" in result.output
+
+    def test_every_command_has_help(self) -> None:
+        from campaign.cli import main
+
+        for name, command in main.commands.items():
+            assert command.help and "Example:" in command.help, name
+
+    def test_version(self, sample: Campaign) -> None:
+        from campaign import __version__
+
+        assert sample.run("--version").output.strip() == f"campaign, version {__version__}"
