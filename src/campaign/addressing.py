@@ -7,6 +7,21 @@ import re
 SENATE = ("United States Senate", "Washington, DC 20510")
 HOUSE = ("United States House of Representatives", "Washington, DC 20515")
 HOUSE_TITLES = ("Representative", "Delegate", "Resident Commissioner")
+STATES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
+    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa",
+    "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
+    "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi",
+    "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire",
+    "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York", "NC": "North Carolina",
+    "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
+    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee",
+    "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington",
+    "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming", "DC": "the District of Columbia",
+    "PR": "Puerto Rico", "GU": "Guam", "VI": "the U.S. Virgin Islands",
+    "AS": "American Samoa", "MP": "the Northern Mariana Islands",
+}  # fmt: skip
 _SHORT_TITLE = re.compile(r"\s+of\s+|\s*,\s*")
 
 
@@ -75,11 +90,18 @@ def address_problem(values: dict[str, str]) -> str | None:
 
 
 def constituency(values: dict[str, str]) -> str:
-    """'California', 'Wyoming (at large)' or 'Texas, district 18' for members; '' otherwise."""
-    state = values.get("state", "").strip()
+    """'California', 'Wyoming (at large)', "Texas's 18th congressional district"; '' otherwise."""
+    code = values.get("state", "").strip()
+    state = STATES.get(code.upper(), code)
     district = values.get("district", "").strip()
     if not state or chamber(values.get("title", "").strip()) != "house" or not district:
         return state
     if district in ("0", "AL", "at-large", "at large"):
         return f"{state} (at large)"
-    return f"{state}, district {district}"
+    if not district.isdigit():
+        return f"{state}, district {district}"
+    number = int(district)
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{state}'s {number}{suffix} congressional district"
