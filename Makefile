@@ -23,5 +23,17 @@ lint: $(BIN)/campaign
 test: lint
 	$(BIN)/pytest
 
+# Speed against mailmerge 2.3.0 and a plain Jinja2 loop, in a virtualenv of its own so mailmerge
+# never becomes a dependency. make bench N="5000 20000" RUNS=3 BENCH_ARGS="--tmpdir /dev/shm"
+BENCH_VENV ?= bench/.venv
+$(BENCH_VENV)/bin/mailmerge: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . mailmerge==2.3.0
+	touch $@
+
+bench: $(BENCH_VENV)/bin/mailmerge
+	$(BENCH_VENV)/bin/python bench/bench.py $(if $(N),--sizes $(N)) $(if $(RUNS),--runs $(RUNS)) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) out

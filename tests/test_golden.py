@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import DATE, Campaign
 from test_export import parse, text_of
 

@@ -70,8 +70,10 @@ def message_id(envelope: Envelope, recipient_key: str) -> str:
 
 
 def _qp(text: str) -> bytes:
-    data = text.replace("\r\n", "\n").encode("utf-8")
-    return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+    data = text.replace("\r\n", "\n")
+    if not data.endswith("\n"):
+        data += "\n"  # a part ends with a line break, as EmailMessage.set_content() ensures
+    return binascii.b2a_qp(data.encode("utf-8"), quotetabs=False, istext=True, header=False)
 
 
 _TEXT_HEADERS = (
