@@ -150,7 +150,7 @@ def check(
     count = 0
     for row in job.rows():
         count += 1
-        problems.extend(job.row_problems(job.prepare(row)))
+        problems.extend(job.row_problems(job.check_row(row)))
     _print_problems(problems)
     _summary(problems, count)
     if problems.errors:
@@ -242,6 +242,13 @@ def preview(
     help="Replace files in --out that an earlier export did not write.",
 )
 @click.option("--check-dns", is_flag=True, help="Also look up each email domain in DNS.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes to render with; the output is the same for any number.",
+)
 def export_command(
     campaign_dir: Path,
     recipients: Path | None,
@@ -252,6 +259,7 @@ def export_command(
     skip_invalid: bool,
     overwrite: bool,
     check_dns: bool,
+    jobs: int,
 ) -> None:
     """Check everything, then write one letter per recipient.
 
@@ -271,10 +279,16 @@ def export_command(
         total = job.file.estimate_rows()
         with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
             result = export(
-                job, fmt, out, skip_invalid=skip_invalid, overwrite=overwrite, progress=bar.update
+                job,
+                fmt,
+                out,
+                skip_invalid=skip_invalid,
+                overwrite=overwrite,
+                progress=bar.update,
+                jobs=jobs,
             )
     else:
-        result = export(job, fmt, out, skip_invalid=skip_invalid, overwrite=overwrite)
+        result = export(job, fmt, out, skip_invalid=skip_invalid, overwrite=overwrite, jobs=jobs)
     shown = Problems()
     shown.extend(job.problems)
     shown.extend(result.problems)

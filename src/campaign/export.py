@@ -14,14 +14,18 @@ import io
 import json
 import os
 import shutil
+import signal
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from campaign.errors import CampaignError, CampaignInvalid, Problems
-from campaign.message import build
-from campaign.pipeline import Job, Recipient
-from campaign.render import RenderError
+from campaign.message import InternalError, build
+from campaign.pipeline import Job, Recipient, duplicate_message
+from campaign.render import Letter, RenderError
 from campaign.safety import neutralise_cell, slug
 
 FORMATS = ("eml", "csv", "jsonl", "txt")
@@ -96,9 +100,9 @@ class Output:
             handle.write(data)
         self.names.append(name)
 
-    def open_text(self, name: str) -> io.TextIOWrapper:
+    def open_binary(self, name: str) -> BinaryIO:
         self.names.append(name)
-        return open(self.staging / name, "w", encoding="utf-8", newline="")
+        return open(self.staging / name, "wb")
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -163,6 +167,18 @@ def _rejects_rows(job: Job, rejected: list[Recipient]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _bounds(total: int, jobs: int) -> list[tuple[int, int | None]]:
+    """Row-number ranges, one per process; the last is open-ended (the total is an estimate)."""
+    if jobs <= 1:
+        return [(1, None)]
+    size = max(1, -(-total // jobs))
+    ranges: list[tuple[int, int | None]] = [
+        (k * size + 1, (k + 1) * size) for k in range(jobs - 1) if k * size < total
+    ]
+    ranges.append((len(ranges) * size + 1, None))
+    return ranges
+
+
 def export(
     job: Job,
     fmt: str,
@@ -171,8 +187,13 @@ def export(
     skip_invalid: bool = False,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> Result:
-    """Check and write every letter; raise CampaignInvalid (writing nothing) on any error."""
+    """Check and write every letter; raise CampaignInvalid (writing nothing) on any error.
+
+    With ``jobs`` > 1 the rows are split into ranges rendered by that many processes; the
+    files are the same, byte for byte, as with one.
+    """
     if fmt not in FORMATS:
         raise CampaignError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if not job.usable:
@@ -186,22 +207,26 @@ def export(
     if folder.exists() and not folder.is_dir():
         raise CampaignError(f"--out {folder} exists and is not a folder")
     output = Output(folder, overwrite)
+    rejects_name = "rejects.csv" if single is None else f"{Path(single).stem}.rejects.csv"
     try:
-        result, problems, rejected = _write_all(job, fmt, output, single, progress)
-        result.problems = problems
-        if problems.errors and not skip_invalid:
-            output.discard()
+        ranges = _bounds(job.file.estimate_rows(), jobs)
+        chunks = run_chunks(job, fmt, output.staging, ranges, progress)
+        rejected = _merge(job, fmt, output, single, chunks)
+        # Rows rejected only when the chunks were joined (duplicates) had been written.
+        moved = sum(len(c.rejected) for c in chunks) - len(rejected)
+        result = Result(written=sum(c.written for c in chunks) + moved, rejected=len(rejected))
+        for recipient in rejected:
+            result.problems.extend(job.row_problems(recipient))
+        if result.problems.errors and not skip_invalid:
             everything = Problems()
             everything.extend(job.problems)
-            everything.extend(problems)
+            everything.extend(result.problems)
             raise CampaignInvalid(everything)
-        rejects_name = "rejects.csv" if single is None else f"{Path(single).stem}.rejects.csv"
         if rejected:
             output.write(rejects_name, _rejects_rows(job, rejected))
             result.rejects = folder / rejects_name
         conflicts = output.conflicts()
         if conflicts:
-            output.discard()
             shown = ", ".join(str(folder / n) for n in conflicts[:5])
             more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
             raise CampaignError(
@@ -216,35 +241,55 @@ def export(
     return result
 
 
-def _write_all(
+@dataclass
+class Chunk:
+    """What one process did with its range of rows."""
+
+    first: int
+    written: int = 0
+    rejected: list[Recipient] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+    # For csv/jsonl: the part file and where each record starts in it, by line.
+    part: str | None = None
+    lines: array[int] = field(default_factory=lambda: array("q"))
+    offsets: array[int] = field(default_factory=lambda: array("q"))
+
+
+def _part_name(first: int) -> str:
+    return f"part-{first:09d}"
+
+
+def work(
     job: Job,
     fmt: str,
-    output: Output,
-    single: str | None,
+    staging: Path,
+    first: int,
+    last: int | None,
     progress: Callable[[int], None] | None,
-) -> tuple[Result, Problems, list[Recipient]]:
-    result = Result()
-    problems = Problems()
-    rejected: list[Recipient] = []
-    handle: io.TextIOWrapper | None = None
-    writer: csv.DictWriter[str] | None = None
-    if single is not None:
-        handle = output.open_text(single)
-        if fmt == "csv":
-            writer = csv.DictWriter(handle, CSV_COLUMNS, lineterminator="\r\n")
-            writer.writeheader()
+) -> Chunk:
+    """Check, render and write rows ``first``..``last`` into ``staging``."""
+    chunk = Chunk(first)
+    handle = None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if fmt not in PER_FILE:
+        chunk.part = _part_name(first)
+        handle = open(staging / chunk.part, "wb")  # noqa: SIM115 (closed below)
+    offset = 0
     try:
         for row in job.rows():
-            recipient = job.prepare(row)
+            if row.number < first:
+                continue
+            if last is not None and row.number > last:
+                break
+            recipient = job.check_row(row)
             if not recipient.problems:
                 try:
                     letter = job.render(recipient)
                 except RenderError as exc:
                     recipient.problems.append(f"{exc.where}: {exc.message}")
             if recipient.problems:
-                problems.extend(job.row_problems(recipient))
-                rejected.append(recipient)
-                result.rejected += 1
+                chunk.rejected.append(recipient)
             elif fmt == "eml":
                 data = build(
                     job.envelope,
@@ -255,48 +300,209 @@ def _write_all(
                     letter.html,
                     recipient.key,
                 )
-                output.write(file_name(recipient, "eml"), data)
-                result.written += 1
+                with open(staging / file_name(recipient, "eml"), "wb") as out:
+                    out.write(data)
+                chunk.written += 1
             elif fmt == "txt":
                 text = f"Subject: {recipient.subject}\n\n{letter.text}"
-                output.write(file_name(recipient, "txt"), text.encode("utf-8"))
-                result.written += 1
-            elif writer is not None:
-                fields = recipient.fields
-                cells = {
-                    "line": str(row.line),
-                    "row": str(row.number),
-                    "audience": recipient.audience,
-                    "recipient": recipient.display_name,
-                    "to": recipient.email,
-                    "salutation": fields["salutation"],
-                    "subject": recipient.subject,
-                    "text": letter.text,
-                    "cited": " ".join(letter.cited),
-                    "contact_form": fields.get("contact_form", ""),
-                    "phone": fields.get("phone", ""),
-                }
-                writer.writerow({k: neutralise_cell(v) for k, v in cells.items()})
-                result.written += 1
-            elif handle is not None:
-                record = {
-                    "line": row.line,
-                    "row": row.number,
-                    "audience": recipient.audience,
-                    "recipient": recipient.display_name,
-                    "to": recipient.email,
-                    "salutation": recipient.fields["salutation"],
-                    "subject": recipient.subject,
-                    "text": letter.text,
-                    "html": letter.html,
-                    "cited": list(letter.cited),
-                    "fields": row.values,
-                }
-                handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-                result.written += 1
+                with open(staging / file_name(recipient, "txt"), "wb") as out:
+                    out.write(text.encode("utf-8"))
+                chunk.written += 1
+            else:
+                assert handle is not None
+                if fmt == "csv":
+                    buffer.seek(0)
+                    buffer.truncate()
+                    writer.writerow([neutralise_cell(v) for v in _csv_cells(recipient, letter)])
+                    record = buffer.getvalue().encode("utf-8")
+                else:
+                    record = (_json_record(recipient, letter) + "\n").encode("utf-8")
+                handle.write(record)
+                chunk.lines.append(row.line)
+                chunk.offsets.append(offset)
+                offset += len(record)
+                chunk.written += 1
             if progress is not None:
                 progress(1)
     finally:
         if handle is not None:
             handle.close()
-    return result, problems, rejected
+    chunk.offsets.append(offset)
+    chunk.seen = job.seen_in_this_process()
+    return chunk
+
+
+def _csv_cells(recipient: Recipient, letter: Letter) -> list[str]:
+    fields = recipient.fields
+    return [
+        str(recipient.row.line),
+        str(recipient.row.number),
+        recipient.audience,
+        recipient.display_name,
+        recipient.email,
+        fields["salutation"],
+        recipient.subject,
+        letter.text,
+        " ".join(letter.cited),
+        fields.get("contact_form", ""),
+        fields.get("phone", ""),
+    ]
+
+
+def _json_record(recipient: Recipient, letter: Letter) -> str:
+    record = {
+        "line": recipient.row.line,
+        "row": recipient.row.number,
+        "audience": recipient.audience,
+        "recipient": recipient.display_name,
+        "to": recipient.email,
+        "salutation": recipient.fields["salutation"],
+        "subject": recipient.subject,
+        "text": letter.text,
+        "html": letter.html,
+        "cited": list(letter.cited),
+        "fields": recipient.row.values,
+    }
+    return json.dumps(record, ensure_ascii=False, sort_keys=True)
+
+
+def _merge(
+    job: Job, fmt: str, output: Output, single: str | None, chunks: list[Chunk]
+) -> list[Recipient]:
+    """Join the chunks: reject addresses first seen in an earlier chunk, assemble one file."""
+    rejected = [r for chunk in chunks for r in chunk.rejected]
+    duplicates: dict[int, int] = {}
+    if len(chunks) > 1:
+        first_seen: dict[str, int] = {}
+        for chunk in chunks:
+            for key, line in chunk.seen.items():
+                earlier = first_seen.setdefault(key, line)
+                if earlier != line:
+                    duplicates[line] = earlier
+    if duplicates:
+        by_line = {r.row.line: r for r in rejected}
+        for row in job.rows():
+            if row.line not in duplicates:
+                continue
+            recipient = by_line.get(row.line)
+            if recipient is None:
+                recipient = job.prepare(row)
+                rejected.append(recipient)
+                if fmt in PER_FILE:
+                    (output.staging / file_name(recipient, fmt)).unlink()
+            recipient.problems.append(duplicate_message(recipient, duplicates[row.line]))
+    rejected.sort(key=lambda r: r.row.line)
+    if single is not None:
+        with output.open_binary(single) as target:
+            if fmt == "csv":
+                target.write(_csv_header())
+            for chunk in chunks:
+                assert chunk.part is not None
+                part = output.staging / chunk.part
+                with open(part, "rb") as source:
+                    if not duplicates:
+                        shutil.copyfileobj(source, target)
+                    else:
+                        data = source.read()
+                        for i, line in enumerate(chunk.lines):
+                            if line not in duplicates:
+                                target.write(data[chunk.offsets[i] : chunk.offsets[i + 1]])
+                part.unlink()
+    else:
+        output.names = sorted(
+            name for name in os.listdir(output.staging) if name.endswith(f".{fmt}")
+        )
+    return rejected
+
+
+def _csv_header() -> bytes:
+    return (",".join(CSV_COLUMNS) + "\r\n").encode("ascii")
+
+
+def run_chunks(
+    job: Job,
+    fmt: str,
+    staging: Path,
+    ranges: list[tuple[int, int | None]],
+    progress: Callable[[int], None] | None,
+) -> list[Chunk]:
+    """Run work() for each range: in this process for one, in forked processes for more."""
+    if len(ranges) == 1:
+        first, last = ranges[0]
+        return [work(job, fmt, staging, first, last, progress)]
+    context = get_context("fork")
+    done = context.Value("q", 0)
+    pipes = []
+    processes = []
+    for first, last in ranges:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_child, args=(sender, done, job, fmt, staging, first, last), daemon=True
+        )
+        process.start()
+        sender.close()
+        pipes.append(receiver)
+        processes.append(process)
+    chunks: list[Chunk] = []
+    reported = 0
+    try:
+        for receiver in pipes:
+            while not receiver.poll(0.1):
+                if progress is not None and done.value > reported:
+                    progress(done.value - reported)
+                    reported = done.value
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                raise RuntimeError("an export process died without a result") from None
+            if kind == "invalid":
+                raise CampaignInvalid(payload)
+            if kind == "error":
+                raise CampaignError(payload)
+            if kind == "internal":
+                raise InternalError(payload)
+            chunks.append(payload)
+        if progress is not None and done.value > reported:
+            progress(done.value - reported)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+            process.join()
+    return chunks
+
+
+def _child(
+    sender: Any,
+    done: Any,
+    job: Job,
+    fmt: str,
+    staging: Path,
+    first: int,
+    last: int | None,
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    pending = 0
+
+    def tick(count: int) -> None:
+        nonlocal pending
+        pending += count
+        if pending >= 256:
+            with done.get_lock():
+                done.value += pending
+            pending = 0
+
+    try:
+        chunk = work(job, fmt, staging, first, last, tick)
+        tick(0)
+        with done.get_lock():
+            done.value += pending
+        sender.send(("ok", chunk))
+    except CampaignInvalid as exc:
+        sender.send(("invalid", exc.problems))
+    except CampaignError as exc:
+        sender.send(("error", str(exc)))
+    except InternalError as exc:
+        sender.send(("internal", str(exc)))
+    finally:
+        sender.close()

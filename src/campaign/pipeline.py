@@ -202,12 +202,16 @@ class Job:
         header_columns = list(NAME_COLUMNS)
         if audience in self.uses:
             header_columns += list(self.uses[audience].subject_fields)
+        header_errors = False
         for column in header_columns:
             cell = values.get(column)
             if cell is not None and (reason := header_problem(cell)):
                 errors.append(f"column '{column}' {reason}; it would go into a mail header")
+                header_errors = True
         self._check_email(values.get("email", ""), recipient)
-        if errors:
+        if audience not in self.campaign.audiences or any(
+            not values.get(c, "").strip() for c in ("title", "last_name")
+        ):
             return recipient
         computed = dict(values)
         computed.setdefault("full_name", addressing.full_name(values))
@@ -222,7 +226,7 @@ class Job:
         computed.setdefault("constituency", addressing.constituency(values))
         recipient.fields = computed
         recipient.display_name = computed["full_name"]
-        if errors or not self.renderer.ready(audience):
+        if header_errors or not self.renderer.ready(audience):
             return recipient
         try:
             recipient.subject = self.renderer.subject(audience, computed, self.date)
@@ -259,11 +263,25 @@ class Job:
         recipient.email = ascii_email
         key = unicodedata.normalize("NFKC", checked.normalized).casefold()
         recipient.dedupe_key = key
-        first = self._seen.get(key)
-        if first is not None:
-            errors.append(f"column 'email' {raw!r} duplicates the address on line {first}")
-        else:
-            self._seen[key] = recipient.row.line
+
+    def deduplicate(self, recipient: Recipient) -> None:
+        """Report an address seen on an earlier line; remember it when it is the first."""
+        key = recipient.dedupe_key
+        if not key:
+            return
+        first = self._seen.setdefault(key, recipient.row.line)
+        if first != recipient.row.line:
+            recipient.problems.append(duplicate_message(recipient, first))
+
+    def seen_in_this_process(self) -> dict[str, int]:
+        """The addresses deduplicate() has seen here, by the line they were first seen on."""
+        return self._seen
+
+    def check_row(self, row: Row) -> Recipient:
+        """prepare() and deduplicate(): every check a row gets, in one process."""
+        recipient = self.prepare(row)
+        self.deduplicate(recipient)
+        return recipient
 
     def render(self, recipient: Recipient) -> Letter:
         """The letter for a recipient that passed prepare(); RenderError if a template fails."""
@@ -274,6 +292,11 @@ class Job:
         for message in recipient.problems:
             found.error(self.file.display, recipient.row.line, message)
         return found
+
+
+def duplicate_message(recipient: Recipient, first: int) -> str:
+    raw = recipient.row.values.get("email", "")
+    return f"column 'email' {raw!r} duplicates the address on line {first}"
 
 
 def selector_row(job: Job, selector: str | None) -> Row:
