@@ -6,7 +6,6 @@ import csv
 import io
 
 import pytest
-
 from conftest import DATE, Campaign, listing
 
 
@@ -51,7 +50,7 @@ def test_jobs_errors_write_nothing(sample: Campaign) -> None:
     assert one.exit_code == two.exit_code == 1
     assert one.output == two.output
     assert (
-        "recipients.csv:199: error: column 'email' 'person1@example.org' duplicates the address on line 3"
-        in one.output
+        "recipients.csv:199: error: column 'email' 'person1@example.org' "
+        "duplicates the address on line 3" in one.output
     )
     assert not (sample.root / "one").exists() and not (sample.root / "two").exists()

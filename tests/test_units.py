@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from campaign import addressing
-from campaign.render import Footnotes
+from campaign.render import Footnotes, Sources
 from campaign.safety import header_problem, neutralise_cell, slug
 from campaign.settings import Citation, Quote
 
@@ -93,7 +93,7 @@ class TestFootnotes:
     """cite() numbers in order of first use; references() lists what was cited."""
 
     def test_numbering_and_reuse(self) -> None:
-        notes = Footnotes({"a": citation("a"), "b": citation("b")}, {}, html=False)
+        notes = Footnotes(Sources({"a": citation("a"), "b": citation("b")}, {}, html=False))
         assert [notes.cite("b"), notes.cite("a"), notes.cite("b")] == ["[1]", "[2]", "[1]"]
         assert notes.references().splitlines() == [
             "[1] Pub, Title b, B, 2010. https://x.example/b",
@@ -102,9 +102,9 @@ class TestFootnotes:
 
     def test_quote_is_verbatim_with_attribution(self) -> None:
         quote = Quote("q", "Ana", "director", "Org", "It's <so>", "S", "2010", None, None, 1)
-        notes = Footnotes({}, {"q": quote}, html=False)
+        notes = Footnotes(Sources({}, {"q": quote}, html=False))
         assert notes.quote("q") == "\u201cIt's <so>\u201d \u2014 Ana, director, Org"
-        html = Footnotes({}, {"q": quote}, html=True).quote("q")
+        html = Footnotes(Sources({}, {"q": quote}, html=True)).quote("q")
         assert "It&#39;s &lt;so&gt;" in html
 
 

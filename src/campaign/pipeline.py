@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from jinja2.exceptions import TemplateError
 
 from campaign import addressing
+from campaign.addresses import check_address
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.message import Envelope, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
@@ -250,17 +251,11 @@ class Job:
             errors.append(f"column 'email' {reason}")
             return
         try:
-            checked = validate_email(
-                raw,
-                check_deliverability=self.options.check_dns,
-                allow_smtputf8=False,
-                allow_display_name=False,
-            )
+            checked = check_address(raw, self.options.check_dns)
         except EmailNotValidError as exc:
             errors.append(f"column 'email' {raw!r} is not a valid address: {exc}")
             return
-        ascii_email = checked.ascii_email or checked.normalized
-        recipient.email = ascii_email
+        recipient.email = checked.ascii_email
         key = unicodedata.normalize("NFKC", checked.normalized).casefold()
         recipient.dedupe_key = key
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from campaign.errors import CampaignError, LocatedError, Problems
+from campaign.safety import invisible_problem
 
 REQUIRED_COLUMNS = ("email", "audience", "title", "first_name", "last_name")
 FIELD_LIMIT = 128 * 1024
@@ -46,13 +47,18 @@ class _LineCounter:
 def _decode_error_line(path: Path, encoding: str) -> int:
     """The first line of ``path`` that does not decode (only looked for once decoding failed)."""
     decoder = codecs.getincrementaldecoder(encoding)()
+    number = 1
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
             try:
                 decoder.decode(raw)
-            except UnicodeDecodeError:
+            except UnicodeError:  # UnicodeDecodeError, or a codec's own complaint (no BOM, ...)
                 return number
-    return 0
+    return number  # the file ends inside a character
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in ("utf-8", "utf8")
 
 
 class RecipientsFile:
@@ -64,20 +70,43 @@ class RecipientsFile:
         self.encoding = encoding
         self.problems = Problems()
         try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise CampaignError(f"unknown encoding '{encoding}' given to --encoding") from None
+            info = codecs.lookup(encoding)
+        except (LookupError, ValueError):
+            raise CampaignError(f"unknown encoding {encoding!r} given to --encoding") from None
+        if not getattr(info, "_is_text_encoding", True):
+            # base64, rot13, zlib, ...: codecs that turn bytes into bytes, not text
+            raise CampaignError(
+                f"{encoding!r} given to --encoding is not a text encoding: give the one the "
+                "file was saved in, e.g. utf-8, cp1252 or utf-16"
+            )
         if not path.is_file():
+            if path.exists():
+                raise LocatedError(
+                    display,
+                    0,
+                    "not a file: pass the recipients CSV as --recipients FILE",
+                )
             raise LocatedError(display, 0, "recipients file not found (pass --recipients FILE)")
-        head = path.read_bytes()[:4]
-        if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and head[:2] in (
-            b"\xff\xfe",
-            b"\xfe\xff",
-        ):
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(4)
+        except OSError as exc:
+            raise LocatedError(display, 0, f"cannot read the file: {exc.strerror}") from None
+        if _is_utf8(encoding) and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             raise LocatedError(
                 display,
                 1,
                 "the file is UTF-16 encoded, not UTF-8: save it as UTF-8 or pass --encoding utf-16",
+            )
+        if _is_utf8(encoding) and len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
+            # A CSV's first character is never NUL: one of each pair of bytes being NUL is
+            # UTF-16 text saved without a byte-order mark.
+            order = "le" if head[1] == 0 else "be"
+            raise LocatedError(
+                display,
+                1,
+                "the file looks UTF-16 encoded (without a byte-order mark), not UTF-8: "
+                f"save it as UTF-8 or pass --encoding utf-16-{order}",
             )
         self.delimiter = ","
         self.header: list[str] = []
@@ -87,16 +116,17 @@ class RecipientsFile:
 
     def _open(self) -> io.TextIOWrapper:
         encoding = self.encoding
-        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        if _is_utf8(encoding):
             encoding = "utf-8-sig"
         return open(self.path, encoding=encoding, newline="")
 
-    def _decode_failure(self, exc: UnicodeDecodeError) -> LocatedError:
+    def _decode_failure(self, exc: UnicodeError) -> LocatedError:
         line = _decode_error_line(self.path, self.encoding)
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
         return LocatedError(
             self.display,
             line,
-            f"cannot decode the file as {self.encoding} ({exc.reason}): save it as UTF-8, "
+            f"cannot decode the file as {self.encoding} ({reason}): save it as UTF-8, "
             "or pass the encoding it was saved in, e.g. --encoding cp1252",
         )
 
@@ -113,8 +143,16 @@ class RecipientsFile:
                 while first and not first.strip():
                     first = handle.readline()
                     line += 1
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
             raise self._decode_failure(exc) from None
+        except OSError as exc:
+            raise LocatedError(self.display, 0, f"cannot read the file: {exc.strerror}") from None
+        if match and (self.delimiter in '"\r\n ' or self.delimiter.isalnum()):
+            raise LocatedError(
+                self.display,
+                1,
+                f"'sep={self.delimiter}' names a character that cannot separate columns",
+            )
         if not first:
             raise LocatedError(
                 self.display,
@@ -129,8 +167,12 @@ class RecipientsFile:
         except csv.Error as exc:
             raise LocatedError(self.display, line, f"unreadable header ({exc})") from None
         stripped = []
-        for name in names:
+        for index, name in enumerate(names, 1):
             clean = name.strip()
+            if reason := invisible_problem(clean):
+                self.problems.error(
+                    self.display, line, f"column {index}'s name {clean!r} {reason}: retype it"
+                )
             if clean != name:
                 self.problems.warning(
                     self.display,
@@ -160,6 +202,22 @@ class RecipientsFile:
     def missing_columns(self, required: tuple[str, ...]) -> list[str]:
         return [name for name in required if name not in self.header]
 
+    def _merged(self, fields: list[str], width: int) -> int:
+        """How many delimiters a multi-line field holds when that is a whole record's worth.
+
+        A stray quote on one row and another on a later row make one quoted field of the text
+        between them, and the record still has the right number of fields: rows silently merged.
+        A genuine multi-line cell (an address block) holds a few delimiters, not a row's worth.
+        """
+        if width < 3:
+            return 0
+        for value in fields:
+            if "\n" in value or "\r" in value:
+                count = value.count(self.delimiter)
+                if count >= width - 1:
+                    return count
+        return 0
+
     def rows(self) -> Iterator[Row]:
         """Every data record, with structural problems (field counts, quoting) on the row."""
         csv.field_size_limit(FIELD_LIMIT)
@@ -179,19 +237,32 @@ class RecipientsFile:
                     break
                 except csv.Error as exc:
                     number += 1
+                    end = counter.count
                     message = str(exc)
                     if "field larger than field limit" in message:
                         message = f"a field is longer than {FIELD_LIMIT} characters"
                     elif "unexpected end of data" in message or "EOF" in message:
-                        message = "a quoted field is never closed (a '\"' is missing)"
+                        message = f"a quoted field opened on line {start} is never closed"
+                        message += " (a '\"' is missing)"
+                    if end > start:
+                        message += f"; lines {start}-{end} were read as this one record"
                     yield Row(number, start, {}, [f"unreadable record: {message}"])
                     if counter.count < start:  # reader consumed nothing: stop, not loop
                         break
                     continue
-                if not fields:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue  # a blank line is not a record
                 number += 1
                 row = Row(number, start, {})
+                end = counter.count
+                if end > start and (merged := self._merged(fields, width)):
+                    row.errors.append(
+                        f"unreadable record: a quoted field runs from line {start} to line {end} "
+                        f"and holds {merged} '{self.delimiter}' characters: it looks like a "
+                        "'\"' is missing or stray, joining rows into one; check the quotes"
+                    )
+                    yield row
+                    continue
                 if len(fields) != width:
                     row.errors.append(
                         f"has {len(fields)} fields but the header has {width}"
@@ -199,7 +270,7 @@ class RecipientsFile:
                     )
                 row.values = dict(zip(self.header, fields, strict=False))
                 yield row
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
             raise self._decode_failure(exc) from None
         finally:
             handle.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateNotFound, nodes
@@ -33,6 +33,7 @@ def _make_env(campaign: Campaign, html: bool) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates do not change during a run: no stat() per include
     )
     env.filters["nl2br"] = _nl2br
     return env
@@ -55,59 +56,73 @@ def format_quote(quote: Quote) -> str:
     return f"\u201c{quote.text}\u201d \u2014 {quote.attribution}"
 
 
-@dataclass
-class Footnotes:
-    """Per-letter state behind cite() and references(): numbers in order of first use."""
+class Sources:
+    """A campaign's citations and quotes, with what they render to worked out once."""
 
-    citations: dict[str, Citation]
-    quotes: dict[str, Quote]
-    html: bool
-    order: dict[str, int] = field(default_factory=dict)
+    def __init__(self, citations: dict[str, Citation], quotes: dict[str, Quote], html: bool):
+        self.citations = citations
+        self.html = html
+        self.quotes: dict[str, str] = {
+            key: _quote_html(q) if html else format_quote(q) for key, q in quotes.items()
+        }
+        self._references: dict[tuple[str, ...], str] = {}
+
+    def references(self, order: tuple[str, ...]) -> str:
+        """The reference list for keys cited in this order (a few orders per campaign)."""
+        found = self._references.get(order)
+        if found is None:
+            if self.html:
+                items = [_reference_html(n, self.citations[k]) for n, k in enumerate(order, 1)]
+                found = Markup('<ol class="references">{}</ol>').format(Markup("").join(items))
+            else:
+                found = "\n".join(
+                    format_reference(n, self.citations[k]) for n, k in enumerate(order, 1)
+                )
+            self._references[order] = found
+        return found
+
+
+def _quote_html(q: Quote) -> str:
+    return Markup(
+        "<blockquote><p>\u201c{text}\u201d</p><footer>\u2014 {who}</footer></blockquote>"
+    ).format(text=q.text, who=q.attribution)
+
+
+def _reference_html(number: int, c: Citation) -> str:
+    page = Markup(", p. {}").format(c.page) if c.page else ""
+    return Markup(
+        '<li id="ref-{n}">[{n}] {pub}, <cite>{title}</cite>, {num}, {date}{page}. '
+        '<a href="{url}">{url}</a></li>'
+    ).format(
+        n=number, pub=c.publisher, title=c.title, num=c.number, date=c.date, page=page, url=c.url
+    )
+
+
+class Footnotes:
+    """Per-letter state behind cite(), references() and quote(): numbers in order of first use."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+        self.order: dict[str, int] = {}
 
     def cite(self, key: str) -> str:
-        if key not in self.citations:
+        if key not in self.sources.citations:
             raise CampaignError(f"cite({key!r}): no such citation in citations.toml")
         number = self.order.setdefault(key, len(self.order) + 1)
         return f"[{number}]"
 
     def references(self) -> str:
-        items = [format_reference(n, self.citations[k]) for k, n in self.order.items()]
-        if not self.html:
-            return "\n".join(items)
-        rows = []
-        for key, number in self.order.items():
-            c = self.citations[key]
-            page = f", p. {escape(c.page)}" if c.page else ""
-            rows.append(
-                Markup(
-                    '<li id="ref-{n}">[{n}] {pub}, <cite>{title}</cite>, {num}, {date}{page}. '
-                    '<a href="{url}">{url}</a></li>'
-                ).format(
-                    n=number,
-                    pub=c.publisher,
-                    title=c.title,
-                    num=c.number,
-                    date=c.date,
-                    page=page,
-                    url=c.url,
-                )
-            )
-        return Markup('<ol class="references">{}</ol>').format(Markup("").join(rows))
+        return self.sources.references(tuple(self.order))
 
     def quote(self, key: str) -> str:
-        if key not in self.quotes:
+        found = self.sources.quotes.get(key)
+        if found is None:
             raise CampaignError(f"quote({key!r}): no such quote in quotes.toml")
-        q = self.quotes[key]
-        if not self.html:
-            return format_quote(q)
-        return Markup(
-            "<blockquote><p>\u201c{text}\u201d</p><footer>\u2014 {who}</footer></blockquote>"
-        ).format(text=q.text, who=q.attribution)
+        return found
 
 
 @dataclass(frozen=True)
 class Letter:
-    subject: str
     text: str
     html: str | None
     cited: tuple[str, ...]
@@ -120,6 +135,8 @@ class Renderer:
         self.campaign = campaign
         self.text_env = _make_env(campaign, html=False)
         self.html_env = _make_env(campaign, html=True)
+        self.text_sources = Sources(campaign.citations, campaign.quotes, html=False)
+        self.html_sources = Sources(campaign.citations, campaign.quotes, html=True)
         self._subjects: dict[str, Template] = {}
         self._texts: dict[str, Template] = {}
         self._htmls: dict[str, Template] = {}
@@ -147,23 +164,22 @@ class Renderer:
         }
 
     def subject(self, audience: str, recipient: dict[str, str], date: str) -> str:
-        notes = Footnotes(self.campaign.citations, self.campaign.quotes, html=False)
+        notes = Footnotes(self.text_sources)
         line = self.campaign.audiences[audience].subject_line
         where = f"{self.campaign.settings_file.display}:{line}"
         text = self._run(self._subjects[audience], self._context(recipient, date, notes), where)
         return " ".join(text.split())
 
     def letter(self, audience: str, recipient: dict[str, str], date: str) -> Letter:
-        subject = self.subject(audience, recipient, date)
-        notes = Footnotes(self.campaign.citations, self.campaign.quotes, html=False)
+        notes = Footnotes(self.text_sources)
         text = self._run(self._texts[audience], self._context(recipient, date, notes), None)
         html = None
         if audience in self._htmls:
-            html_notes = Footnotes(self.campaign.citations, self.campaign.quotes, html=True)
+            html_notes = Footnotes(self.html_sources)
             html = self._run(
                 self._htmls[audience], self._context(recipient, date, html_notes), None
             )
-        return Letter(subject, text, html, tuple(notes.order))
+        return Letter(text, html, tuple(notes.order))
 
     def _run(self, template: Template, context: dict[str, Any], where: str | None) -> str:
         try:

@@ -19,7 +19,9 @@ _LINE_BREAKS = {
     "\u2028": "a line separator (U+2028)",
     "\u2029": "a paragraph separator (U+2029)",
 }
-_BODY_SUSPECT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls other than tab and line ends, DEL, and unpaired surrogates (which only a lax
+# codec such as unicode_escape can produce, and which no file can be written with).
+_BODY_SUSPECT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def describe(char: str) -> str:
@@ -28,6 +30,8 @@ def describe(char: str) -> str:
         return _LINE_BREAKS[char]
     name = unicodedata.name(char, "")
     label = f"U+{ord(char):04X}"
+    if unicodedata.category(char) == "Cs":
+        return f"an unpaired surrogate ({label}), which is not a character"
     return f"a control character ({label}{' ' + name if name else ''})"
 
 
@@ -41,11 +45,28 @@ def header_problem(value: str) -> str | None:
     """
     if value.isascii() and value.isprintable() and "=?" not in value:
         return None  # the common case, decided in C
+    if reason := invisible_problem(value):
+        return reason
+    if "=?" in value:
+        return "contains '=?', which mail readers may decode as an RFC 2047 encoded-word"
+    return None
+
+
+def invisible_problem(value: str) -> str | None:
+    """Why ``value`` holds a character a reader cannot see or that breaks the line, or None.
+
+    Line breaks, controls, invisible formatting characters (zero-width, bidi overrides) and
+    special spaces: what a column name or a header value must not contain.
+    """
+    if value.isprintable() and value.isascii():
+        return None
     for char in value:
         if char in _LINE_BREAKS:
             return f"contains {describe(char)}"
         category = unicodedata.category(char)
         if category == "Cc":
+            return f"contains {describe(char)}"
+        if category == "Cs":
             return f"contains {describe(char)}"
         if category == "Cf":
             name = unicodedata.name(char, f"U+{ord(char):04X}")
@@ -54,8 +75,6 @@ def header_problem(value: str) -> str | None:
             # Mail parsers split names on these, but not consistently: the name would change.
             name = unicodedata.name(char, "")
             return f"contains a special space (U+{ord(char):04X} {name}): use a plain space"
-    if "=?" in value:
-        return "contains '=?', which mail readers may decode as an RFC 2047 encoded-word"
     return None
 
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from campaign.errors import CampaignInvalid, Problems
+from campaign.safety import header_problem, invisible_problem
 from campaign.tomlfile import TomlFile
 
 SETTINGS_FILE = "campaign.toml"
@@ -28,6 +31,10 @@ QUOTE_OPTIONAL = ("source_url", "source_file")
 AUDIENCE_FIELDS = ("template", "subject")
 AUDIENCE_OPTIONAL = ("html_template",)
 CAMPAIGN_REQUIRED = ("name", "sender_name", "sender_email")
+CAMPAIGN_OPTIONAL = ("id", "reply_to", "message_id_domain")
+_HOSTNAME = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,9 @@ class Campaign:
     citations_display: str
     quotes_display: str
     warnings: Problems = field(default_factory=Problems)
+    # sender_email, reply_to and message_id_domain as they go into headers: IDN domains in
+    # their ASCII (punycode) form, which is all a header may hold.
+    ascii: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -100,7 +110,7 @@ class Campaign:
 
     @property
     def sender_email(self) -> str:
-        return str(self.settings["sender_email"])
+        return self.ascii.get("sender_email") or str(self.settings["sender_email"])
 
     @property
     def sender_name(self) -> str:
@@ -108,12 +118,12 @@ class Campaign:
 
     @property
     def reply_to(self) -> str | None:
-        value = self.settings.get("reply_to")
+        value = self.ascii.get("reply_to") or self.settings.get("reply_to")
         return str(value) if value else None
 
     @property
     def message_id_domain(self) -> str:
-        given = self.settings.get("message_id_domain")
+        given = self.ascii.get("message_id_domain") or self.settings.get("message_id_domain")
         if given:
             return str(given)
         return self.sender_email.rpartition("@")[2] or "localhost"
@@ -146,7 +156,7 @@ def _text_fields(
             values[name] = value
     for name in optional:
         value = table.get(name)
-        if value is not None and not isinstance(value, str | int):
+        if value is not None and (not isinstance(value, str | int) or isinstance(value, bool)):
             problems.error(
                 toml.display, toml.key_line(name, *where), f"{what}: '{name}' must be a string"
             )
@@ -182,12 +192,27 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
         settings = {}
     for name in CAMPAIGN_REQUIRED:
         value = settings.get(name)
-        if not isinstance(value, str) or not value.strip():
+        if value is not None and not isinstance(value, str):
+            problems.error(
+                settings_toml.display,
+                settings_toml.key_line(name, "campaign"),
+                f"[campaign] setting '{name}' must be a string",
+            )
+        elif not isinstance(value, str) or not value.strip():
             problems.error(
                 settings_toml.display,
                 settings_toml.table_line("campaign") or 1,
                 f"[campaign] is missing required setting '{name}'",
             )
+    for name in CAMPAIGN_OPTIONAL:
+        value = settings.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.error(
+                settings_toml.display,
+                settings_toml.key_line(name, "campaign"),
+                f"[campaign] setting '{name}' must be a string",
+            )
+    ascii_forms = _header_settings(problems, settings_toml, settings)
 
     audiences: dict[str, Audience] = {}
     raw_audiences = settings_toml.data.get("audiences")
@@ -201,7 +226,18 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
     for name, table in raw_audiences.items():
         where = ("audiences", name)
         if not isinstance(table, dict):
-            problems.error(settings_toml.display, 1, f"audiences.{name} must be a table")
+            problems.error(
+                settings_toml.display,
+                settings_toml.key_line(name, "audiences"),
+                f"audiences.{name} must be a table: [audiences.{name}]",
+            )
+            continue
+        if reason := invisible_problem(name):
+            problems.error(
+                settings_toml.display,
+                settings_toml.table_line(*where) or 1,
+                f"audience name {name!r} {reason}",
+            )
             continue
         fields = _text_fields(
             problems,
@@ -296,4 +332,48 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
         settings_file=settings_toml,
         citations_display=citations_toml.display,
         quotes_display=quotes_toml.display,
+        ascii=ascii_forms,
     )
+
+
+def _header_settings(
+    problems: Problems, toml: TomlFile, settings: dict[str, Any]
+) -> dict[str, str]:
+    """Check the settings that go into every message's headers; their ASCII forms.
+
+    An IDN domain is encoded (punycode) the way the recipients' domains are; a header can hold
+    nothing else. A value that cannot be encoded is an error here, not a traceback later.
+    """
+    found: dict[str, str] = {}
+    for name in ("sender_email", "reply_to"):
+        value = settings.get(name)
+        if not isinstance(value, str) or not value:
+            continue
+        line = toml.key_line(name, "campaign")
+        if reason := header_problem(value):
+            problems.error(toml.display, line, f"{name} {reason}")
+            continue
+        try:
+            checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as exc:
+            problems.error(toml.display, line, f"{name} {value!r} is not a valid address: {exc}")
+            continue
+        if not value.isascii():  # an ASCII address is kept exactly as written
+            found[name] = checked.ascii_email or value
+    domain = settings.get("message_id_domain")
+    if isinstance(domain, str) and domain:
+        line = toml.key_line("message_id_domain", "campaign")
+        try:
+            encoded = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            encoded = ""
+        if not _HOSTNAME.match(encoded) or len(encoded) > 253:
+            problems.error(
+                toml.display,
+                line,
+                f"message_id_domain {domain!r} is not a domain name (letters, digits, hyphens "
+                "and dots, e.g. coalition.example.org)",
+            )
+        else:
+            found["message_id_domain"] = encoded
+    return found

@@ -22,6 +22,10 @@ class TomlFile:
             self.text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise LocatedError(display, 0, "file not found") from None
+        except IsADirectoryError:
+            raise LocatedError(display, 0, "is a folder, not a file") from None
+        except OSError as exc:
+            raise LocatedError(display, 0, f"cannot read the file: {exc.strerror}") from None
         except UnicodeDecodeError as exc:
             line = path.read_bytes()[: exc.start].count(b"\n") + 1
             raise LocatedError(display, line, f"not valid UTF-8 ({exc.reason})") from None
@@ -32,7 +36,9 @@ class TomlFile:
             line = int(match.group(1)) if match else 0
             message = _ERROR_LINE.sub("", str(exc)).strip()
             raise LocatedError(display, line, f"TOML syntax: {message}") from None
-        self._lines = self.text.splitlines()
+        # Only LF ends a TOML line; str.splitlines() would also split at U+2028 and friends
+        # inside a string and put every later line number out.
+        self._lines = self.text.split("\n")
 
     def table_line(self, *names: str) -> int:
         """The line of the ``[a.b]`` header for the table at ``names`` (0 when not found)."""
@@ -40,6 +46,11 @@ class TomlFile:
         pattern = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(parts) + r"\s*\]")
         for number, text in enumerate(self._lines, 1):
             if pattern.match(text):
+                return number
+        # A table defined only through its sub-tables ([a.b] defines a): the first of them.
+        prefix = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(parts) + r"\s*\.")
+        for number, text in enumerate(self._lines, 1):
+            if prefix.match(text):
                 return number
         return 0
 
