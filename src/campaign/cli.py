@@ -207,7 +207,10 @@ def preview(
         click.echo(f"Subject: {recipient.subject}\n\n{letter.text}")
     if html_file is not None:
         page = html_page(recipient.subject, letter)
-        html_file.write_text(page, encoding="utf-8")
+        try:
+            html_file.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise CampaignError(f"cannot write --html {html_file}: {exc.strerror}") from None
         click.echo(f"Wrote {html_file}", err=True)
 
 

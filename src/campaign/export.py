@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
 import io
 import json
 import os
 import shutil
 import signal
+import sys
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_context, parent_process
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -70,7 +72,8 @@ class Output:
     def __init__(self, folder: Path, overwrite: bool) -> None:
         self.folder = folder
         self.overwrite = overwrite
-        self.created = not folder.exists()
+        # The folders this run creates, deepest first: a failed run removes them all again.
+        self.created = [p for p in (folder, *folder.parents) if not p.exists()]
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -89,10 +92,17 @@ class Output:
         self.names: list[str] = []
 
     def _read_manifest(self) -> set[str]:
+        path = self.folder / MANIFEST
         try:
-            text = (self.folder / MANIFEST).read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return set()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise CampaignError(
+                f"cannot read {path} ({reason}): it lists the files earlier exports wrote; "
+                "move it away (and pass --overwrite) or choose another --out"
+            ) from None
         return {line for line in text.splitlines() if line}
 
     def write(self, name: str, data: bytes) -> None:
@@ -106,19 +116,20 @@ class Output:
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
-        if self.created:
+        for created in self.created:
             # The folder is ours and holds nothing: leave no trace of a failed run.
             with contextlib.suppress(OSError):
-                self.folder.rmdir()
+                created.rmdir()
 
     def conflicts(self) -> list[str]:
         """Files we would replace that no export of ours wrote (and that differ)."""
         if self.overwrite:
             return []
         found = []
+        present = set(os.listdir(self.folder))  # one listing, not a stat() per file
         for name in self.names:
             target = self.folder / name
-            if target.exists() and name not in self.manifest:
+            if name in present and name not in self.manifest:
                 if target.is_file() and _same_bytes(target, self.staging / name):
                     continue
                 found.append(name)
@@ -130,8 +141,14 @@ class Output:
         manifest_tmp = self.staging / MANIFEST
         manifest_tmp.write_text("".join(f"{n}\n" for n in manifest), encoding="utf-8")
         os.replace(manifest_tmp, self.folder / MANIFEST)
-        for name in self.names:
-            os.replace(self.staging / name, self.folder / name)
+        source = os.open(self.staging, os.O_RDONLY)
+        target = os.open(self.folder, os.O_RDONLY)
+        try:
+            for name in self.names:
+                os.replace(name, name, src_dir_fd=source, dst_dir_fd=target)
+        finally:
+            os.close(source)
+            os.close(target)
         for name in stale:
             if name in self.manifest and name not in self.names:
                 (self.folder / name).unlink(missing_ok=True)
@@ -276,6 +293,7 @@ def work(
         chunk.part = _part_name(first)
         handle = open(staging / chunk.part, "wb")  # noqa: SIM115 (closed below)
     offset = 0
+    folder_fd = os.open(staging, os.O_RDONLY)
     try:
         for row in job.rows():
             if row.number < first:
@@ -300,13 +318,11 @@ def work(
                     letter.html,
                     recipient.key,
                 )
-                with open(staging / file_name(recipient, "eml"), "wb") as out:
-                    out.write(data)
+                _write_new(folder_fd, file_name(recipient, "eml"), data)
                 chunk.written += 1
             elif fmt == "txt":
                 text = f"Subject: {recipient.subject}\n\n{letter.text}"
-                with open(staging / file_name(recipient, "txt"), "wb") as out:
-                    out.write(text.encode("utf-8"))
+                _write_new(folder_fd, file_name(recipient, "txt"), text.encode("utf-8"))
                 chunk.written += 1
             else:
                 assert handle is not None
@@ -325,11 +341,23 @@ def work(
             if progress is not None:
                 progress(1)
     finally:
+        os.close(folder_fd)
         if handle is not None:
             handle.close()
     chunk.offsets.append(offset)
     chunk.seen = job.seen_in_this_process()
     return chunk
+
+
+def _write_new(folder_fd: int, name: str, data: bytes) -> None:
+    """Create ``name`` in the staging folder (by descriptor: no path joins per letter)."""
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=folder_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _csv_cells(recipient: Recipient, letter: Letter) -> list[str]:
@@ -472,6 +500,19 @@ def run_chunks(
     return chunks
 
 
+def _die_with_parent() -> None:
+    """A worker ends with the export that started it, even one killed with SIGKILL.
+
+    Otherwise it would go on writing into a staging folder the next run is removing.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    parent = parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)  # the parent was gone before the line above took effect
+
+
 def _child(
     sender: Any,
     done: Any,
@@ -482,6 +523,7 @@ def _child(
     last: int | None,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _die_with_parent()
     pending = 0
 
     def tick(count: int) -> None:

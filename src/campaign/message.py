@@ -6,10 +6,11 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
-from email.header import Header
+from email.header import Header, decode_header
 from email.utils import formataddr
 
 from campaign.errors import CampaignError
+from campaign.safety import invisible_problem
 
 # Files on disk use LF, as Python's email package and mail clients' .eml files do; SMTP
 # clients (smtplib included) turn them into CRLF on the wire.
@@ -35,9 +36,25 @@ def encode_header(name: str, value: str) -> str:
     """``Name: value`` folded to 78 columns, RFC 2047-encoded when not ASCII."""
     if value.isascii() and len(name) + 2 + len(value) <= 78:
         return f"{name}: {value}"
+    if value.isascii() and "  " not in value and value == value.strip():
+        return f"{name}: " + _fold(value, len(name) + 2)
     charset = "us-ascii" if value.isascii() else "utf-8"
     folded = Header(value, charset, header_name=name).encode(linesep=NL)
     return f"{name}: {folded}"
+
+
+def _fold(value: str, used: int) -> str:
+    """Fold an ASCII value at spaces so lines stay within 78 columns where words allow."""
+    lines: list[str] = []
+    current = ""
+    for word in value.split(" "):
+        if current and used + len(current) + 1 + len(word) > 78:
+            lines.append(current)
+            current, used = word, 1
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(current)
+    return (NL + " ").join(lines)
 
 
 def address(name: str, email: str) -> str:
@@ -67,11 +84,28 @@ def message_id(envelope: Envelope, recipient_key: str) -> str:
     return f"<{digest}@{envelope.id_domain}>"
 
 
+# Quoted-printable works line by line, and most lines of a letter are the same in every copy:
+# each distinct line is encoded once. Bounded, so a campaign of unique lines cannot grow it.
+_QP_LINES: dict[str, bytes] = {}
+_QP_LIMIT = 50_000
+
+
 def _qp(text: str) -> bytes:
-    data = text.replace("\r\n", "\n")
-    if not data.endswith("\n"):
-        data += "\n"  # a part ends with a line break, as EmailMessage.set_content() ensures
-    return binascii.b2a_qp(data.encode("utf-8"), quotetabs=False, istext=True, header=False)
+    """The text as quoted-printable; a part ends with a line break, as set_content() ensures."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines[-1] == "" and len(lines) > 1:
+        lines.pop()
+    encoded = []
+    cache = _QP_LINES
+    for line in lines:
+        found = cache.get(line)
+        if found is None:
+            found = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
+            if len(cache) < _QP_LIMIT:
+                cache[line] = found
+        encoded.append(found)
+    encoded.append(b"")
+    return b"\n".join(encoded)
 
 
 _TEXT_HEADERS = (
@@ -169,6 +203,34 @@ def verify(header_bytes: bytes, to_email: str, reply_to: bool) -> None:
     to = _TO.fullmatch(to_value)
     if to is None or to.group(1) != to_email:
         raise InternalError(f"message To came out as {to_value!r}, expected one: {to_email}")
+    if b"=?" in header_bytes:
+        _check_encoded_words(lines[:-2])
+
+
+def _check_encoded_words(lines: list[bytes]) -> None:
+    """No RFC 2047 encoded-word may decode to a line break or control (CVE-2024-6923).
+
+    An encoded-word hides its text from the field-name check above, and a Python without the
+    fix turns a decoded line break into a real header line (a Bcc) when it re-sends the message.
+    """
+    fields: list[bytes] = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line.partition(b":")[2])
+    for value in fields:
+        if b"=?" not in value:
+            continue
+        try:
+            text = "".join(
+                part.decode(charset or "ascii") if isinstance(part, bytes) else part
+                for part, charset in decode_header(value.decode("ascii"))
+            )
+        except (ValueError, LookupError) as exc:  # binascii.Error and UnicodeError included
+            raise InternalError(f"message header has an unreadable encoded-word: {exc}") from None
+        if reason := invisible_problem(text):
+            raise InternalError(f"message header decodes to text that {reason}: {text[:60]!r}")
 
 
 __all__ = ["CampaignError", "Envelope", "InternalError", "build", "make_envelope"]

@@ -193,16 +193,18 @@ class Job:
         if audience not in self.campaign.audiences:
             known = ", ".join(sorted(self.campaign.audiences))
             errors.append(f"column 'audience': unknown audience {audience!r} (known: {known})")
+        header_columns = dict.fromkeys(NAME_COLUMNS)
+        if audience in self.uses:
+            header_columns.update(dict.fromkeys(self.uses[audience].header_columns))
         for column, value in values.items():
+            if column in header_columns or column == "email":
+                continue  # held to the header rules below, which include these: one report
             reason = body_problem(value)
             if reason:
                 errors.append(f"column '{column}' {reason}")
         for column in ("title", "last_name"):
             if column in values and not values[column].strip():
                 errors.append(f"column '{column}' is empty")
-        header_columns = list(NAME_COLUMNS)
-        if audience in self.uses:
-            header_columns += list(self.uses[audience].subject_fields)
         header_errors = False
         for column in header_columns:
             cell = values.get(column)
@@ -215,9 +217,7 @@ class Job:
         ):
             return recipient
         computed = dict(values)
-        computed.setdefault("full_name", addressing.full_name(values))
-        if not computed["full_name"]:
-            computed["full_name"] = addressing.full_name(values)
+        computed["full_name"] = addressing.full_name(values)  # trimmed; blank: first and last
         if not values.get("salutation", "").strip():
             computed["salutation"] = addressing.salutation(values)
         if not values.get("address_block", "").strip():
@@ -226,7 +226,8 @@ class Job:
             computed["address_block"] = addressing.address_block(values)
         computed.setdefault("constituency", addressing.constituency(values))
         recipient.fields = computed
-        recipient.display_name = computed["full_name"]
+        # As a mail reader shows it: a header keeps no run of spaces, and the subject neither.
+        recipient.display_name = " ".join(computed["full_name"].split())
         if header_errors or not self.renderer.ready(audience):
             return recipient
         try:
@@ -244,11 +245,11 @@ class Job:
             if self.options.needs_email:
                 errors.append("column 'email' is empty (formats csv, jsonl and txt need none)")
             return
-        if raw != raw.strip():
-            errors.append(f"column 'email' {raw!r} has leading or trailing spaces")
-            return
         if reason := header_problem(raw):
             errors.append(f"column 'email' {reason}")
+            return
+        if raw != raw.strip():
+            errors.append(f"column 'email' {raw!r} has leading or trailing spaces")
             return
         try:
             checked = check_address(raw, self.options.check_dns)
@@ -297,13 +298,14 @@ def duplicate_message(recipient: Recipient, first: int) -> str:
 def selector_row(job: Job, selector: str | None) -> Row:
     """The row a preview asks for: a 1-based data row number or an email address."""
     wanted = (selector or "1").strip()
-    by_number = wanted.isdigit()
+    by_number = wanted.isascii() and wanted.isdigit()  # not '²' or a 5,000-digit number
+    number = int(wanted[-18:]) if by_number and len(wanted.lstrip("0")) <= 18 else -1
     for row in job.rows():
-        if by_number and row.number == int(wanted):
+        if by_number and row.number == number:
             return row
         if not by_number and row.values.get("email", "").strip().casefold() == wanted.casefold():
             return row
-    what = f"row {wanted}" if by_number else f"a recipient with email {wanted}"
+    what = f"row {wanted}" if by_number else f"recipient with email {wanted}"
     raise CampaignError(
         f"{job.file.display} has no {what}: give a data row number (1 is the first) or an email"
     )

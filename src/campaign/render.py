@@ -188,6 +188,10 @@ class Renderer:
             location = where or self._location(exc, template)
             message = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
             raise RenderError(location, message) from None
+        except (LookupError, AssertionError, RecursionError) as exc:
+            # What a template's own code can raise ({{ {}.pop("x") }}, endless macro recursion).
+            location = where or self._location(exc, template)
+            raise RenderError(location, f"{type(exc).__name__}: {exc}") from None
 
     def _location(self, exc: BaseException, template: Template) -> str:
         """The template file:line an error was raised at, from Jinja's rewritten traceback."""

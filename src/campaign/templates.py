@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from jinja2 import TemplateNotFound, nodes
 from jinja2.exceptions import TemplateSyntaxError
@@ -14,6 +15,24 @@ from campaign.settings import Campaign
 # What a template may use besides recipient.*, campaign.*: the render context's other names.
 CONTEXT_NAMES = {"recipient", "campaign", "date", "citations", "cite", "references", "quote"}
 COMPUTED_FIELDS = ("full_name", "salutation", "address_block", "constituency")
+# The columns each computed field is made from: a subject that uses the field puts them in a
+# header, so they are held to the header rules as if the subject used them directly.
+COMPUTED_FROM = {
+    "full_name": ("full_name", "first_name", "last_name"),
+    "salutation": ("salutation", "salutation_title", "title", "last_name"),
+    "constituency": ("state", "district", "title"),
+    "address_block": (
+        "address_block",
+        "full_name",
+        "first_name",
+        "last_name",
+        "title",
+        "office",
+        "agency",
+        "city_line",
+        "zip",
+    ),
+}
 
 
 @dataclass
@@ -26,6 +45,15 @@ class Uses:
     cites: dict[str, tuple[str, int]] = field(default_factory=dict)
     quotes: dict[str, tuple[str, int]] = field(default_factory=dict)
     ok: bool = True
+
+    @property
+    def header_columns(self) -> list[str]:
+        """Every column whose text can reach the Subject header, computed fields' sources too."""
+        found: dict[str, None] = {}
+        for name in self.subject_fields:
+            for column in COMPUTED_FROM.get(name, (name,)):
+                found[column] = None
+        return list(found)
 
 
 def _attribute_uses(tree: nodes.Template, name: str) -> list[tuple[str, int]]:
@@ -60,6 +88,11 @@ class TemplateChecker:
         self.env = renderer.text_env
         self.problems = Problems()
         self._trees: dict[str, nodes.Template | None] = {}
+        self._cycles: set[tuple[str, ...]] = set()
+        self._root = campaign.letters.resolve()
+
+    def _inside(self, path: Path) -> bool:
+        return path.resolve().is_relative_to(self._root)
 
     def _display(self, name: str) -> str:
         return f"{self.campaign.display}/{name}"
@@ -69,7 +102,7 @@ class TemplateChecker:
             return self._trees[name]
         tree: nodes.Template | None = None
         try:
-            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+            source, filename, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
         except TemplateNotFound:
             self.problems.error(
                 where[0],
@@ -77,19 +110,44 @@ class TemplateChecker:
                 f"template '{name}' not found in {self.campaign.display}/ "
                 "(templates must be files inside letters/)",
             )
+        except UnicodeDecodeError as exc:
+            line = exc.object[: exc.start].count(b"\n") + 1
+            self.problems.error(
+                self._display(name), line, f"not valid UTF-8 ({exc.reason}): is it a template?"
+            )
+        except OSError as exc:
+            self.problems.error(where[0], where[1], f"cannot read template '{name}': {exc}")
         else:
+            if filename is not None and not self._inside(Path(filename)):
+                # A link in letters/ to a file elsewhere would put that file in every letter.
+                self.problems.error(
+                    where[0],
+                    where[1],
+                    f"template '{name}' leads outside {self.campaign.display}/ (a link?): "
+                    "templates must be files inside letters/",
+                )
+                self._trees[name] = None
+                return None
             try:
                 tree = self.env.parse(source, name=name, filename=self._display(name))
             except TemplateSyntaxError as exc:
                 self.problems.error(self._display(name), exc.lineno, f"syntax: {exc.message}")
+            except RecursionError:
+                self.problems.error(self._display(name), 1, "syntax: nested too deeply to read")
         self._trees[name] = tree
         return tree
 
     def _collect(self, name: str, where: tuple[str, int], uses: Uses, stack: list[str]) -> None:
         if name in stack:
-            cycle = " -> ".join([*stack[stack.index(name) :], name])
-            self.problems.error(where[0], where[1], f"templates include each other: {cycle}")
+            loop = [*stack[stack.index(name) :], name]
             uses.ok = False
+            # One report per cycle, however many audiences or entry points reach it.
+            start = loop.index(min(loop[:-1]))
+            key = tuple(loop[start:-1] + loop[:start])
+            if key not in self._cycles:
+                self._cycles.add(key)
+                cycle = " -> ".join(loop)
+                self.problems.error(where[0], where[1], f"templates include each other: {cycle}")
             return
         tree = self._parse(name, where)
         if tree is None:
@@ -131,6 +189,32 @@ class TemplateChecker:
                 else:
                     table.setdefault(key, (display, line))
 
+    def _subject_includes(self, tree: nodes.Template, where: tuple[str, int], uses: Uses) -> None:
+        """Templates a subject includes are checked like others; their fields reach the header."""
+        included = Uses()
+        for node in tree.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
+            assert isinstance(node, nodes.Include | nodes.Extends | nodes.Import | nodes.FromImport)
+            child = node.template
+            if isinstance(child, nodes.Const) and isinstance(child.value, str):
+                self._collect(child.value, where, included, [])
+            else:
+                self.problems.error(
+                    where[0],
+                    where[1],
+                    "include/extends needs a literal template name so it can be checked",
+                )
+                included.ok = False
+        uses.ok = uses.ok and included.ok
+        for column in included.fields:
+            uses.subject_fields.setdefault(column, where)
+        for mine, theirs in (
+            (uses.settings, included.settings),
+            (uses.cites, included.cites),
+            (uses.quotes, included.quotes),
+        ):
+            for key, place in theirs.items():
+                mine.setdefault(key, place)
+
     def audience(self, name: str) -> Uses:
         spec = self.campaign.audiences[name]
         uses = Uses()
@@ -143,10 +227,14 @@ class TemplateChecker:
         except TemplateSyntaxError as exc:
             self.problems.error(settings, spec.subject_line, f"subject syntax: {exc.message}")
             uses.ok = False
+        except RecursionError:
+            self.problems.error(settings, spec.subject_line, "subject syntax: nested too deeply")
+            uses.ok = False
         else:
             self._gather(subject, settings, uses, uses.subject_fields)
             # a subject line's own line number is the key's line, not the template's
             uses.subject_fields = {k: (settings, spec.subject_line) for k in uses.subject_fields}
+            self._subject_includes(subject, (settings, spec.subject_line), uses)
         for key, (path, line) in uses.cites.items():
             if key not in self.campaign.citations:
                 self.problems.error(

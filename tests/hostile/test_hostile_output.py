@@ -1,0 +1,258 @@
+"""Hostile input, 8: the output folder. Killed runs, files already there, folders that cannot be."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from email.parser import BytesParser
+from email.policy import compat32
+from pathlib import Path
+
+import pytest
+from conftest import DATE, ROOT, Campaign, listing
+from hostile_kit import OTHER, SETTINGS, TEXT, assert_row_rejected, mini, row
+
+COUNT = 20_000
+CONFLICT = (
+    "already exist and were not written by campaign export: move them away, choose another "
+    "--out, or pass --overwrite to replace them"
+)
+
+
+def make_big_campaign(root: Path, count: int) -> None:
+    """A small letter to ``count`` recipients: the crash test's campaign."""
+    letters = root / "letters"
+    letters.mkdir()
+    (letters / "campaign.toml").write_text(SETTINGS.replace('html_template = "a.html.j2"\n', ""))
+    (letters / "a.txt.j2").write_text(TEXT.replace("address_block", "title"), encoding="utf-8")
+    (letters / "citations.toml").write_text("")
+    (letters / "quotes.toml").write_text("")
+    columns = ["email", "audience", "title", "first_name", "last_name", "full_name", "note"]
+    with (root / "recipients.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*columns, "phone"])
+        for i in range(count):
+            name = f"Núñez{i}" if i % 7 == 0 else f"Rivera{i}"
+            writer.writerow(
+                [f"p{i}@example.org", "a", "Senator", "Alex", name, f"Alex {name}", "Hi", ""]
+            )
+
+
+def export_process(
+    root: Path, out: str, *args: str, output: int = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "campaign", "export", "--date", DATE, "--out", out, *args],
+        cwd=root,
+        env=env,
+        stdout=output,
+        stderr=output,
+    )
+
+
+def staged_files(out: Path) -> int:
+    """How many files the running export has staged (counting stops at 500)."""
+    for staging in out.glob(".campaign-tmp-*"):
+        try:
+            return sum(1 for _ in itertools.islice(os.scandir(staging), 500))
+        except FileNotFoundError:
+            return 0
+    return 0
+
+
+class TestCrashSafety:
+    """SIGKILL part way, run again: the output is complete, whole and byte-identical."""
+
+    @pytest.mark.parametrize(
+        ("count", "jobs"),
+        [(COUNT, "1"), (5_000, "2")],
+        ids=["20000-letters", "5000-letters-2-jobs"],
+    )
+    def test_sigkill_then_rerun(self, tmp_path: Path, count: int, jobs: str) -> None:
+        """With --jobs, the workers die with the killed export instead of writing on."""
+        make_big_campaign(tmp_path, count)
+        out, ref = tmp_path / "out", tmp_path / "ref"
+        # No pipes: a worker left running must not be waited for by reading them to the end.
+        victim = export_process(tmp_path, "out", "--jobs", jobs, output=subprocess.DEVNULL)
+        reference = export_process(tmp_path, "ref")  # uninterrupted, alongside
+        deadline = time.monotonic() + 120
+        while victim.poll() is None and time.monotonic() < deadline:
+            if staged_files(out) >= 500:
+                victim.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.005)
+        victim.wait()
+        assert victim.returncode == -signal.SIGKILL, "the export ended before it was killed"
+        # Killed while rendering: nothing was moved into place, the staging folder is left,
+        # and nothing goes on writing into it.
+        left = listing(out)
+        assert left and all(name.startswith(".campaign-tmp-") for name in left)
+        time.sleep(0.3)
+        assert listing(out) == left
+
+        rerun = export_process(tmp_path, "out")
+        _, err = rerun.communicate(timeout=300)
+        assert rerun.returncode == 0, err.decode()
+        assert err.decode() == f"Exported {count} letters (eml) to out\n"
+        _, err = reference.communicate(timeout=300)
+        assert reference.returncode == 0, err.decode()
+
+        names = sorted(os.listdir(out))
+        assert names == sorted(os.listdir(ref))
+        assert [n for n in names if not n.endswith(".eml")] == [".campaign-manifest"]
+        assert len(names) == count + 1
+        assert not [p for p in out.rglob("*") if p.is_dir() or ".campaign-tmp" in p.name]
+        parser = BytesParser(policy=compat32)
+        for name in names:
+            data = (out / name).read_bytes()
+            assert data == (ref / name).read_bytes(), name
+            if name.endswith(".eml"):
+                message = parser.parsebytes(data)
+                assert not message.defects, name
+                assert message["To"].endswith("@example.org>"), name
+                assert data.endswith(b"\n"), name
+
+
+class TestExistingFiles:
+    """Export replaces only what an export wrote, unless told to with --overwrite."""
+
+    def test_foreign_file_with_the_same_name(self, sample: Campaign) -> None:
+        mini(sample)
+        out = sample.root / "out"
+        out.mkdir()
+        (out / "000001-rivera-alex.eml").write_text("my notes\n", encoding="utf-8")
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 1
+        assert result.output == f"Error: out/000001-rivera-alex.eml {CONFLICT}\n"
+        assert listing(out) == ["000001-rivera-alex.eml"]
+        assert (out / "000001-rivera-alex.eml").read_text(encoding="utf-8") == "my notes\n"
+        result = sample.run("export", "--date", DATE, "--overwrite")
+        assert result.exit_code == 0, result.output
+        assert (out / "000001-rivera-alex.eml").read_bytes().startswith(b"From: Sender")
+
+    def test_foreign_file_with_identical_bytes_is_accepted(self, sample: Campaign) -> None:
+        mini(sample)
+        assert sample.run("export", "--date", DATE, "--out", "first").exit_code == 0
+        out = sample.root / "out"
+        out.mkdir()
+        first = sample.root / "first" / "000001-rivera-alex.eml"
+        (out / first.name).write_bytes(first.read_bytes())
+        assert sample.run("export", "--date", DATE).exit_code == 0
+
+    def test_other_files_are_left_alone(self, sample: Campaign) -> None:
+        mini(sample)
+        out = sample.root / "out"
+        (out / "drafts").mkdir(parents=True)
+        (out / "README.txt").write_text("mine\n")
+        (out / "drafts" / "x.eml").write_text("mine\n")
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        assert sample.run("export", "--date", "2027-01-01").exit_code == 0
+        assert listing(out) == [
+            ".campaign-manifest",
+            "000001-rivera-alex.eml",
+            "000002-whitfield-dana.eml",
+            "README.txt",
+            "drafts/x.eml",
+        ]
+        assert (out / "README.txt").read_text() == "mine\n"
+
+    def test_own_files_are_replaced(self, sample: Campaign) -> None:
+        mini(sample)
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        assert sample.run("export", "--date", "2027-01-01").exit_code == 0
+        data = (sample.root / "out" / "000001-rivera-alex.eml").read_bytes()
+        assert b"Date: Fri, 01 Jan 2027 00:00:00 +0000\n" in data
+
+    def test_own_stale_rejects_removed_foreign_kept(self, sample: Campaign) -> None:
+        """The one file export removes is its own rejects.csv, when a run has no rejects."""
+        mini(sample, [row(), row(email="bad@", first_name="B")])
+        out = sample.root / "out"
+        assert sample.run("export", "--date", DATE, "--skip-invalid").exit_code == 0
+        assert (out / "rejects.csv").exists()
+        mini(sample, [row(), OTHER])
+        assert sample.run("export", "--date", DATE, "--skip-invalid").exit_code == 0
+        assert not (out / "rejects.csv").exists()
+        mine = sample.root / "mine"
+        mine.mkdir()
+        (mine / "rejects.csv").write_text("someone else's\n")
+        result = sample.run("export", "--date", DATE, "--skip-invalid", "--out", "mine")
+        assert result.exit_code == 0, result.output
+        assert (mine / "rejects.csv").read_text() == "someone else's\n"
+
+    def test_a_refused_export_leaves_everything_as_it_was(self, sample: Campaign) -> None:
+        mini(sample)
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        before = {n: (sample.root / "out" / n).read_bytes() for n in listing(sample.root / "out")}
+        mini(sample, [row(), row(email="dana@", first_name="Dana")])
+        assert_refused_keeps(sample, before)
+
+
+def assert_refused_keeps(sample: Campaign, before: dict[str, bytes]) -> None:
+    result = sample.run("export", "--date", "2027-01-01")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "recipients.csv:3: error: column 'email' 'dana@' is not a valid address: There must be "
+        "something after the @-sign."
+    )
+    out = sample.root / "out"
+    assert {n: (out / n).read_bytes() for n in listing(out)} == before
+
+
+class TestUnusableOutputFolder:
+    """An output folder that cannot be made or written is a clear error, nothing written."""
+
+    def test_folder_under_a_file(self, sample: Campaign) -> None:
+        """(Tests run as root, for whom chmod cannot make a folder read-only.)"""
+        mini(sample)
+        (sample.root / "plain.txt").write_text("x")
+        result = sample.run("export", "--date", DATE, "--out", "plain.txt/letters")
+        assert result.exit_code == 1
+        assert result.output == (
+            "Error: cannot create output folder plain.txt/letters: Not a directory\n"
+        )
+
+    def test_out_is_a_file(self, sample: Campaign) -> None:
+        mini(sample)
+        (sample.root / "plain.txt").write_text("x")
+        result = sample.run("export", "--date", DATE, "--out", "plain.txt")
+        assert (result.exit_code, result.output) == (
+            1,
+            "Error: --out plain.txt exists and is not a folder\n",
+        )
+        assert (sample.root / "plain.txt").read_text() == "x"
+
+    def test_csv_file_in_a_folder_under_a_file(self, sample: Campaign) -> None:
+        mini(sample)
+        (sample.root / "plain.txt").write_text("x")
+        result = sample.run("export", "--format", "csv", "--out", "plain.txt/x.csv")
+        assert (result.exit_code, result.output) == (
+            1,
+            "Error: --out plain.txt exists and is not a folder\n",
+        )
+
+    def test_missing_nested_folder_is_created(self, sample: Campaign) -> None:
+        mini(sample)
+        result = sample.run("export", "--date", DATE, "--out", "a/b/c")
+        assert (result.exit_code, result.output) == (0, "Exported 2 letters (eml) to a/b/c\n")
+        assert listing(sample.root / "a") == [
+            "b/c/.campaign-manifest",
+            "b/c/000001-rivera-alex.eml",
+            "b/c/000002-whitfield-dana.eml",
+        ]
+
+    def test_missing_folder_is_not_created_when_export_is_refused(self, sample: Campaign) -> None:
+        mini(sample, [OTHER, row(email="x@")])
+        assert_row_rejected(
+            sample,
+            3,
+            "column 'email' 'x@' is not a valid address: There must be something after the @-sign.",
+        )
+        result = sample.run("export", "--date", DATE, "--out", "new/folder")
+        assert result.exit_code == 1
+        assert not (sample.root / "new").exists()
