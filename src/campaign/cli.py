@@ -15,7 +15,7 @@ from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.export import FORMATS, export
 from campaign.legislators import Filters, import_legislators
 from campaign.message import InternalError, build
-from campaign.pipeline import FORMATS_WITHOUT_EMAIL, Job, Options, selector_row
+from campaign.pipeline import FORMATS_WITHOUT_EMAIL, Job, Options, Seen, selector_row
 from campaign.preview import html_page, terminal_view
 
 
@@ -148,9 +148,12 @@ def check(
     problems = Problems()
     problems.extend(job.problems)
     count = 0
+    seen = Seen()
     for row in job.rows():
         count += 1
-        problems.extend(job.row_problems(job.check_row(row)))
+        problems.extend(job.row_problems(job.check_row(row, seen)))
+    for duplicate in job.duplicates(seen).values():
+        problems.error(job.file.display, duplicate.row.line, duplicate.message)
     _print_problems(problems)
     _summary(problems, count)
     if problems.errors:

@@ -8,9 +8,11 @@ export replaces its own files but never a file somebody else put there.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import ctypes
+import hashlib
 import io
 import json
 import os
@@ -18,7 +20,7 @@ import shutil
 import signal
 import sys
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context, parent_process
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any, BinaryIO
 
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.message import InternalError, build
-from campaign.pipeline import Job, Recipient, duplicate_message
+from campaign.pipeline import Job, Recipient, Seen
 from campaign.render import Letter, RenderError
 from campaign.safety import neutralise_cell, slug
 
@@ -34,6 +36,7 @@ FORMATS = ("eml", "csv", "jsonl", "txt")
 PER_FILE = ("eml", "txt")
 MANIFEST = ".campaign-manifest"
 STAGING_PREFIX = ".campaign-tmp-"
+NAMES_PREFIX = ".names-"
 CSV_COLUMNS = (
     "line",
     "row",
@@ -66,8 +69,16 @@ def file_name(recipient: Recipient, extension: str) -> str:
     return f"{recipient.row.number:06d}-{slug(who)}.{extension}"
 
 
+def _name_hash(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
+
+
 class Output:
-    """The output folder: staging, the manifest, and the final moves."""
+    """The output folder: staging, the manifest, and the final moves.
+
+    Nothing here grows with the number of letters: staged names are kept in files in the
+    staging folder, and the manifest is held as sorted 64-bit hashes of the names it lists.
+    """
 
     def __init__(self, folder: Path, overwrite: bool) -> None:
         self.folder = folder
@@ -80,38 +91,63 @@ class Output:
             raise CampaignError(f"cannot create output folder {folder}: {exc.strerror}") from None
         if not os.access(folder, os.W_OK | os.X_OK):
             raise CampaignError(f"cannot write to output folder {folder}: permission denied")
-        for stale in folder.glob(STAGING_PREFIX + "*"):
+        with os.scandir(folder) as entries:  # a scan, not a list: the folder may be large
+            stale = [e.path for e in entries if e.name.startswith(STAGING_PREFIX)]
+        for path in stale:
             # Left by an export that was killed; nothing in it was ever moved into place.
-            shutil.rmtree(stale, ignore_errors=True)
+            shutil.rmtree(path, ignore_errors=True)
         self.manifest = self._read_manifest()
         try:
             self.staging = folder / f"{STAGING_PREFIX}{os.getpid()}"
             self.staging.mkdir()
         except OSError as exc:
             raise CampaignError(f"cannot write to output folder {folder}: {exc.strerror}") from None
-        self.names: list[str] = []
+        self.extra: list[str] = []  # files written through write() and open_binary()
+        self.removed: set[str] = set()  # staged letters taken back (duplicates)
+        self.name_files: list[str] = []  # per process, in row order: the letters it staged
 
-    def _read_manifest(self) -> set[str]:
+    def _manifest_lines(self) -> Iterator[str]:
         path = self.folder / MANIFEST
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    if line.strip("\n"):
+                        yield line.rstrip("\n")
         except FileNotFoundError:
-            return set()
+            return
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise CampaignError(
                 f"cannot read {path} ({reason}): it lists the files earlier exports wrote; "
                 "move it away (and pass --overwrite) or choose another --out"
             ) from None
-        return {line for line in text.splitlines() if line}
+
+    def _read_manifest(self) -> array[int]:
+        return array("Q", sorted(_name_hash(name) for name in self._manifest_lines()))
+
+    def ours(self, name: str) -> bool:
+        """Whether an earlier export wrote ``name`` (it is in the manifest)."""
+        wanted = _name_hash(name)
+        index = bisect.bisect_left(self.manifest, wanted)
+        return index < len(self.manifest) and self.manifest[index] == wanted
+
+    def staged(self) -> Iterator[str]:
+        """Every staged file's name, letters in row order, then the others."""
+        for names in self.name_files:
+            with open(self.staging / names, encoding="utf-8") as handle:
+                for line in handle:
+                    name = line.rstrip("\n")
+                    if name not in self.removed:
+                        yield name
+        yield from self.extra
 
     def write(self, name: str, data: bytes) -> None:
         with open(self.staging / name, "wb") as handle:
             handle.write(data)
-        self.names.append(name)
+        self.extra.append(name)
 
     def open_binary(self, name: str) -> BinaryIO:
-        self.names.append(name)
+        self.extra.append(name)
         return open(self.staging / name, "wb")
 
     def discard(self) -> None:
@@ -121,38 +157,54 @@ class Output:
             with contextlib.suppress(OSError):
                 created.rmdir()
 
-    def conflicts(self) -> list[str]:
-        """Files we would replace that no export of ours wrote (and that differ)."""
+    def conflicts(self) -> tuple[list[str], int]:
+        """Files we would replace that no export of ours wrote (and that differ): the first
+        few names and how many in all."""
         if self.overwrite:
-            return []
-        found = []
-        present = set(os.listdir(self.folder))  # one listing, not a stat() per file
-        for name in self.names:
-            target = self.folder / name
-            if name in present and name not in self.manifest:
-                if target.is_file() and _same_bytes(target, self.staging / name):
+            return [], 0
+        shown: list[str] = []
+        count = 0
+        folder_fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            for name in self.staged():
+                try:
+                    os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+                except FileNotFoundError:
                     continue
-                found.append(name)
-        return found
+                target = self.folder / name
+                if self.ours(name) or (
+                    target.is_file() and _same_bytes(target, self.staging / name)
+                ):
+                    continue
+                count += 1
+                if len(shown) < 5:
+                    shown.append(name)
+        finally:
+            os.close(folder_fd)
+        return shown, count
 
     def commit(self, stale: tuple[str, ...] = ()) -> None:
         """Record, then move every staged file into place; remove our own stale files."""
-        manifest = sorted(self.manifest | set(self.names))
         manifest_tmp = self.staging / MANIFEST
-        manifest_tmp.write_text("".join(f"{n}\n" for n in manifest), encoding="utf-8")
+        with open(manifest_tmp, "w", encoding="utf-8") as handle:
+            for name in self._manifest_lines():
+                handle.write(f"{name}\n")
+            for name in self.staged():
+                if not self.ours(name):
+                    handle.write(f"{name}\n")
         os.replace(manifest_tmp, self.folder / MANIFEST)
         source = os.open(self.staging, os.O_RDONLY)
         target = os.open(self.folder, os.O_RDONLY)
         try:
-            for name in self.names:
+            for name in self.staged():
                 os.replace(name, name, src_dir_fd=source, dst_dir_fd=target)
         finally:
             os.close(source)
             os.close(target)
         for name in stale:
-            if name in self.manifest and name not in self.names:
+            if self.ours(name) and name not in self.extra:
                 (self.folder / name).unlink(missing_ok=True)
-        self.staging.rmdir()
+        shutil.rmtree(self.staging)
         _fsync_dir(self.folder)
 
 
@@ -242,10 +294,10 @@ def export(
         if rejected:
             output.write(rejects_name, _rejects_rows(job, rejected))
             result.rejects = folder / rejects_name
-        conflicts = output.conflicts()
+        conflicts, count = output.conflicts()
         if conflicts:
-            shown = ", ".join(str(folder / n) for n in conflicts[:5])
-            more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+            shown = ", ".join(str(folder / n) for n in conflicts)
+            more = f" and {count - len(conflicts)} more" if count > len(conflicts) else ""
             raise CampaignError(
                 f"{shown}{more} already exist and were not written by campaign export: "
                 "move them away, choose another --out, or pass --overwrite to replace them"
@@ -254,7 +306,8 @@ def export(
     except BaseException:
         output.discard()
         raise
-    result.targets = [folder / n for n in output.names if n != rejects_name]
+    if single is not None:
+        result.targets = [folder / single]
     return result
 
 
@@ -265,11 +318,15 @@ class Chunk:
     first: int
     written: int = 0
     rejected: list[Recipient] = field(default_factory=list)
-    seen: dict[str, int] = field(default_factory=dict)
+    seen: Seen = field(default_factory=Seen)
     # For csv/jsonl: the part file and where each record starts in it, by line.
     part: str | None = None
     lines: array[int] = field(default_factory=lambda: array("q"))
     offsets: array[int] = field(default_factory=lambda: array("q"))
+
+
+def _names_file(first: int) -> str:
+    return f"{NAMES_PREFIX}{first:09d}"
 
 
 def _part_name(first: int) -> str:
@@ -294,13 +351,15 @@ def work(
         handle = open(staging / chunk.part, "wb")  # noqa: SIM115 (closed below)
     offset = 0
     folder_fd = os.open(staging, os.O_RDONLY)
+    # The names of the letters staged, in row order: Output.staged() reads them back.
+    names = open(staging / _names_file(first), "w", encoding="utf-8")  # noqa: SIM115
     try:
         for row in job.rows():
             if row.number < first:
                 continue
             if last is not None and row.number > last:
                 break
-            recipient = job.check_row(row)
+            recipient = job.check_row(row, chunk.seen)
             if not recipient.problems:
                 try:
                     letter = job.render(recipient)
@@ -318,11 +377,15 @@ def work(
                     letter.html,
                     recipient.key,
                 )
-                _write_new(folder_fd, file_name(recipient, "eml"), data)
+                name = file_name(recipient, "eml")
+                _write_new(folder_fd, name, data)
+                names.write(name + "\n")
                 chunk.written += 1
             elif fmt == "txt":
                 text = f"Subject: {recipient.subject}\n\n{letter.text}"
-                _write_new(folder_fd, file_name(recipient, "txt"), text.encode("utf-8"))
+                name = file_name(recipient, "txt")
+                _write_new(folder_fd, name, text.encode("utf-8"))
+                names.write(name + "\n")
                 chunk.written += 1
             else:
                 assert handle is not None
@@ -341,11 +404,11 @@ def work(
             if progress is not None:
                 progress(1)
     finally:
+        names.close()
         os.close(folder_fd)
         if handle is not None:
             handle.close()
     chunk.offsets.append(offset)
-    chunk.seen = job.seen_in_this_process()
     return chunk
 
 
@@ -397,28 +460,26 @@ def _json_record(recipient: Recipient, letter: Letter) -> str:
 def _merge(
     job: Job, fmt: str, output: Output, single: str | None, chunks: list[Chunk]
 ) -> list[Recipient]:
-    """Join the chunks: reject addresses first seen in an earlier chunk, assemble one file."""
+    """Join the chunks: reject repeated addresses, assemble the one file of csv/jsonl."""
     rejected = [r for chunk in chunks for r in chunk.rejected]
-    duplicates: dict[int, int] = {}
-    if len(chunks) > 1:
-        first_seen: dict[str, int] = {}
-        for chunk in chunks:
-            for key, line in chunk.seen.items():
-                earlier = first_seen.setdefault(key, line)
-                if earlier != line:
-                    duplicates[line] = earlier
+    if fmt in PER_FILE:
+        output.name_files = [_names_file(chunk.first) for chunk in chunks]
+    seen = Seen()
+    for chunk in chunks:
+        seen.extend(chunk.seen)
+    duplicates = job.duplicates(seen)
     if duplicates:
         by_line = {r.row.line: r for r in rejected}
-        for row in job.rows():
-            if row.line not in duplicates:
-                continue
-            recipient = by_line.get(row.line)
+        for line, duplicate in sorted(duplicates.items()):
+            recipient = by_line.get(line)
             if recipient is None:
-                recipient = job.prepare(row)
+                recipient = job.prepare(duplicate.row)
                 rejected.append(recipient)
                 if fmt in PER_FILE:
-                    (output.staging / file_name(recipient, fmt)).unlink()
-            recipient.problems.append(duplicate_message(recipient, duplicates[row.line]))
+                    name = file_name(recipient, fmt)
+                    (output.staging / name).unlink()
+                    output.removed.add(name)
+            recipient.problems.append(duplicate.message)
     rejected.sort(key=lambda r: r.row.line)
     if single is not None:
         with output.open_binary(single) as target:
@@ -436,10 +497,6 @@ def _merge(
                             if line not in duplicates:
                                 target.write(data[chunk.offsets[i] : chunk.offsets[i + 1]])
                 part.unlink()
-    else:
-        output.names = sorted(
-            name for name in os.listdir(output.staging) if name.endswith(f".{fmt}")
-        )
     return rejected
 
 

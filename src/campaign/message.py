@@ -87,7 +87,7 @@ def message_id(envelope: Envelope, recipient_key: str) -> str:
 # Quoted-printable works line by line, and most lines of a letter are the same in every copy:
 # each distinct line is encoded once. Bounded, so a campaign of unique lines cannot grow it.
 _QP_LINES: dict[str, bytes] = {}
-_QP_LIMIT = 50_000
+_QP_LIMIT = 4_000
 
 
 def _qp(text: str) -> bytes:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import unicodedata
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,7 +94,6 @@ class Job:
             self.campaign.message_id_domain,
             self.campaign.ident,
         )
-        self._seen: dict[str, int] = {}
 
     # -- campaign-wide checks ---------------------------------------------------------------
 
@@ -260,24 +262,32 @@ class Job:
         key = unicodedata.normalize("NFKC", checked.normalized).casefold()
         recipient.dedupe_key = key
 
-    def deduplicate(self, recipient: Recipient) -> None:
-        """Report an address seen on an earlier line; remember it when it is the first."""
-        key = recipient.dedupe_key
-        if not key:
-            return
-        first = self._seen.setdefault(key, recipient.row.line)
-        if first != recipient.row.line:
-            recipient.problems.append(duplicate_message(recipient, first))
-
-    def seen_in_this_process(self) -> dict[str, int]:
-        """The addresses deduplicate() has seen here, by the line they were first seen on."""
-        return self._seen
-
-    def check_row(self, row: Row) -> Recipient:
-        """prepare() and deduplicate(): every check a row gets, in one process."""
+    def check_row(self, row: Row, seen: Seen) -> Recipient:
+        """prepare(), and the address noted in ``seen`` for the duplicate check at the end."""
         recipient = self.prepare(row)
-        self.deduplicate(recipient)
+        seen.add(recipient)
         return recipient
+
+    def duplicates(self, seen: Seen) -> dict[int, Duplicate]:
+        """Rows whose address an earlier row has, by line: found once every row was read.
+
+        Only rows whose address hashes collide are read again, to compare the addresses
+        themselves, so this costs one pass over the file only when there are candidates.
+        """
+        candidates = seen.collisions()
+        if not candidates:
+            return {}
+        groups: dict[str, list[Row]] = {}
+        for row in self.rows():
+            if row.line in candidates:
+                key = self.prepare(row).dedupe_key
+                groups.setdefault(key, []).append(row)
+        found: dict[int, Duplicate] = {}
+        for rows in groups.values():
+            first = rows[0].line
+            for later in rows[1:]:
+                found[later.line] = Duplicate(later, first)
+        return found
 
     def render(self, recipient: Recipient) -> Letter:
         """The letter for a recipient that passed prepare(); RenderError if a template fails."""
@@ -290,9 +300,46 @@ class Job:
         return found
 
 
-def duplicate_message(recipient: Recipient, first: int) -> str:
-    raw = recipient.row.values.get("email", "")
-    return f"column 'email' {raw!r} duplicates the address on line {first}"
+@dataclass(frozen=True)
+class Duplicate:
+    """A row whose address an earlier row (on line ``first``) already has."""
+
+    row: Row
+    first: int
+
+    @property
+    def message(self) -> str:
+        raw = self.row.values.get("email", "")
+        return f"column 'email' {raw!r} duplicates the address on line {self.first}"
+
+
+class Seen:
+    """Each row's normalized address as a 64-bit hash with its line: 16 bytes a row.
+
+    Memory stays flat however long the list: no address strings are kept.
+    """
+
+    def __init__(self) -> None:
+        self.hashes: array[int] = array("Q")
+        self.lines: array[int] = array("q")
+
+    def add(self, recipient: Recipient) -> None:
+        if recipient.dedupe_key:
+            digest = hashlib.blake2b(recipient.dedupe_key.encode(), digest_size=8).digest()
+            self.hashes.append(int.from_bytes(digest, "big"))
+            self.lines.append(recipient.row.line)
+
+    def extend(self, other: Seen) -> None:
+        self.hashes.extend(other.hashes)
+        self.lines.extend(other.lines)
+
+    def collisions(self) -> set[int]:
+        """Lines whose hash another row shares: the only rows that may be duplicates."""
+        repeated: set[int] = set()
+        for top in range(16):  # sixteen small sorts instead of one large list: flat memory
+            bucket = sorted(h for h in self.hashes if h >> 60 == top)
+            repeated.update(a for a, b in itertools.pairwise(bucket) if a == b)
+        return {line for h, line in zip(self.hashes, self.lines, strict=True) if h in repeated}
 
 
 def selector_row(job: Job, selector: str | None) -> Row:
@@ -311,4 +358,12 @@ def selector_row(job: Job, selector: str | None) -> Row:
     )
 
 
-__all__ = ["FORMATS_WITHOUT_EMAIL", "Job", "Options", "Recipient", "selector_row"]
+__all__ = [
+    "FORMATS_WITHOUT_EMAIL",
+    "Duplicate",
+    "Job",
+    "Options",
+    "Recipient",
+    "Seen",
+    "selector_row",
+]

@@ -90,7 +90,8 @@ class TestCrashSafety:
         victim.wait()
         assert victim.returncode == -signal.SIGKILL, "the export ended before it was killed"
         # Killed while rendering: nothing was moved into place, the staging folder is left,
-        # and nothing goes on writing into it.
+        # and nothing goes on writing into it (a worker takes a moment to receive its SIGKILL).
+        time.sleep(0.2)
         left = listing(out)
         assert left and all(name.startswith(".campaign-tmp-") for name in left)
         time.sleep(0.3)
