@@ -245,3 +245,37 @@ class TestHelp:
         from campaign import __version__
 
         assert sample.run("--version").output.strip() == f"campaign, version {__version__}"
+
+
+class TestOutputEdges:
+    """Output paths and earlier files are handled without surprises."""
+
+    def test_csv_out_that_is_a_folder(self, sample: Campaign) -> None:
+        (sample.root / "d.csv").mkdir()
+        result = sample.run("export", "--format", "csv", "--out", "d.csv")
+        assert result.exit_code == 1
+        assert "Error: --out d.csv is a folder: give a file name" in result.output
+
+    def test_own_stale_rejects_removed_but_not_a_users_file(self, sample: Campaign) -> None:
+        replace_row(sample, 3, "samuel.okafor@senate.example.org", "jane.doe@")
+        assert sample.run("export", "--date", DATE, "--skip-invalid").exit_code == 0
+        rejects = sample.root / "out" / "rejects.csv"
+        assert rejects.exists()
+        replace_row(sample, 3, "jane.doe@", "samuel.okafor@senate.example.org")
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        assert not rejects.exists()
+        replace_row(sample, 3, "samuel.okafor@senate.example.org", "jane.doe@")
+        assert sample.run("export", "--date", DATE, "--skip-invalid").exit_code == 0
+        rejects.write_text("my own notes\n", encoding="utf-8")
+        replace_row(sample, 3, "jane.doe@", "samuel.okafor@senate.example.org")
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        assert rejects.read_text(encoding="utf-8") == "my own notes\n"
+
+    def test_overlong_header_value(self, sample: Campaign) -> None:
+        replace_row(sample, 1, ",Rivera,", "," + "R" * 700 + ",")
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert (
+            "recipients.csv:2: error: column 'last_name' is 700 characters long: a mail header "
+            "line holds at most 998, so keep it under 600" in result.output
+        )

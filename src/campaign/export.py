@@ -37,6 +37,8 @@ PER_FILE = ("eml", "txt")
 MANIFEST = ".campaign-manifest"
 STAGING_PREFIX = ".campaign-tmp-"
 NAMES_PREFIX = ".names-"
+REJECTS_COLUMNS = ("line", "row", "reasons")
+REJECTS_HEADER = ",".join(REJECTS_COLUMNS).encode("ascii") + b","
 CSV_COLUMNS = (
     "line",
     "row",
@@ -202,10 +204,19 @@ class Output:
             os.close(source)
             os.close(target)
         for name in stale:
-            if self.ours(name) and name not in self.extra:
-                (self.folder / name).unlink(missing_ok=True)
+            if self.ours(name) and name not in self.extra and _is_rejects_file(self.folder / name):
+                (self.folder / name).unlink()
         shutil.rmtree(self.staging)
         _fsync_dir(self.folder)
+
+
+def _is_rejects_file(path: Path) -> bool:
+    """A rejects file an export wrote, by its first line: never delete somebody's own file."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.readline().startswith(REJECTS_HEADER)
+    except OSError:
+        return False
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -228,7 +239,7 @@ def _fsync_dir(folder: Path) -> None:
 def _rejects_rows(job: Job, rejected: list[Recipient]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["line", "row", "reasons", *job.file.header])
+    writer.writerow([*REJECTS_COLUMNS, *job.file.header])
     for r in rejected:
         values = [r.row.values.get(c, "") for c in job.file.header]
         cells = [str(r.row.line), str(r.row.number), "; ".join(r.problems), *values]
@@ -275,6 +286,10 @@ def export(
         folder, single = out, f"letters.{fmt}"
     if folder.exists() and not folder.is_dir():
         raise CampaignError(f"--out {folder} exists and is not a folder")
+    if single is not None and (folder / single).is_dir():
+        raise CampaignError(
+            f"--out {folder / single} is a folder: give a file name, or a folder without a suffix"
+        )
     output = Output(folder, overwrite)
     rejects_name = "rejects.csv" if single is None else f"{Path(single).stem}.rejects.csv"
     try:

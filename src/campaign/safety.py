@@ -35,6 +35,10 @@ def describe(char: str) -> str:
     return f"a control character ({label}{' ' + name if name else ''})"
 
 
+# RFC 5322 caps a line at 998 octets; an encoded name or subject grows by up to a third.
+HEADER_LIMIT = 600
+
+
 def header_problem(value: str) -> str | None:
     """Why ``value`` may not go into a mail header, or None when it may.
 
@@ -43,6 +47,11 @@ def header_problem(value: str) -> str | None:
     line break by some readers and by Python's own email package before CVE-2024-6923 was fixed.
     Nothing is cleaned silently: the user is told and fixes the data.
     """
+    if len(value) > HEADER_LIMIT:
+        return (
+            f"is {len(value)} characters long: a mail header line holds at most 998, "
+            f"so keep it under {HEADER_LIMIT}"
+        )
     if value.isascii() and value.isprintable() and "=?" not in value:
         return None  # the common case, decided in C
     if reason := invisible_problem(value):
