@@ -157,6 +157,17 @@ def build(
 
 
 _EXPECTED = ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"]
+# The field names, in order, for each (has Reply-To, is multipart) combination.
+_EXPECTED_NAMES = {
+    (reply_to, multipart): [
+        *_EXPECTED[:2],
+        *(["Reply-To"] if reply_to else []),
+        *_EXPECTED[2:],
+        *([] if multipart else ["Content-Transfer-Encoding"]),
+    ]
+    for reply_to in (False, True)
+    for multipart in (False, True)
+}
 
 
 # A header line's name (RFC 5322 ftext), and the only shapes our To header can take: a display
@@ -193,11 +204,7 @@ def verify(header_bytes: bytes, to_email: str, reply_to: bool) -> None:
         names.append(match.group(1).decode("ascii"))
         if names[-1] == "To":
             to_value = line[match.end() :].decode("ascii").lstrip(" ")
-    expected = list(_EXPECTED)
-    if reply_to:
-        expected.insert(2, "Reply-To")
-    if not any(line.startswith(b"Content-Type: multipart/") for line in lines):
-        expected.append("Content-Transfer-Encoding")
+    expected = _EXPECTED_NAMES[reply_to, b"\nContent-Type: multipart/" in header_bytes]
     if names != expected:
         raise InternalError(f"message headers came out as {names}, expected {expected}")
     to = _TO.fullmatch(to_value)
