@@ -377,7 +377,7 @@ def work(
             recipient = job.check_row(row, chunk.seen)
             if not recipient.problems:
                 try:
-                    letter = job.render(recipient)
+                    letter = job.render(recipient, html=fmt in ("eml", "jsonl"))
                 except RenderError as exc:
                     recipient.problems.append(f"{exc.where}: {exc.message}")
             if recipient.problems:

@@ -289,9 +289,12 @@ class Job:
                 found[later.line] = Duplicate(later, first)
         return found
 
-    def render(self, recipient: Recipient) -> Letter:
-        """The letter for a recipient that passed prepare(); RenderError if a template fails."""
-        return self.renderer.letter(recipient.audience, recipient.fields, self.date)
+    def render(self, recipient: Recipient, html: bool = True) -> Letter:
+        """The letter for a recipient that passed prepare(); RenderError if a template fails.
+
+        ``html=False`` skips the HTML version, for formats that only carry the text.
+        """
+        return self.renderer.letter(recipient.audience, recipient.fields, self.date, html)
 
     def row_problems(self, recipient: Recipient) -> Problems:
         found = Problems()

@@ -135,6 +135,9 @@ class Renderer:
         self.campaign = campaign
         self.text_env = _make_env(campaign, html=False)
         self.html_env = _make_env(campaign, html=True)
+        # Jinja's globals (range, dict, namespace, ...) are merged into each letter's context
+        # here, so rendering can share that dict instead of copying a ChainMap per template.
+        self._globals = dict(self.text_env.globals)
         self.text_sources = Sources(campaign.citations, campaign.quotes, html=False)
         self.html_sources = Sources(campaign.citations, campaign.quotes, html=True)
         self._subjects: dict[str, Template] = {}
@@ -154,6 +157,7 @@ class Renderer:
 
     def _context(self, recipient: dict[str, str], date: str, notes: Footnotes) -> dict[str, Any]:
         return {
+            **self._globals,
             "recipient": recipient,
             "campaign": self.campaign.settings,
             "date": date,
@@ -170,11 +174,13 @@ class Renderer:
         text = self._run(self._subjects[audience], self._context(recipient, date, notes), where)
         return " ".join(text.split())
 
-    def letter(self, audience: str, recipient: dict[str, str], date: str) -> Letter:
+    def letter(
+        self, audience: str, recipient: dict[str, str], date: str, with_html: bool = True
+    ) -> Letter:
         notes = Footnotes(self.text_sources)
         text = self._run(self._texts[audience], self._context(recipient, date, notes), None)
         html = None
-        if audience in self._htmls:
+        if with_html and audience in self._htmls:
             html_notes = Footnotes(self.html_sources)
             html = self._run(
                 self._htmls[audience], self._context(recipient, date, html_notes), None
@@ -183,7 +189,11 @@ class Renderer:
 
     def _run(self, template: Template, context: dict[str, Any], where: str | None) -> str:
         try:
-            return template.render(context)
+            try:
+                # What Template.render() does, less its copy of the context and globals.
+                return "".join(template.root_render_func(template.new_context(context, True)))
+            except Exception:
+                template.environment.handle_exception()  # re-raised with template lines
         except (TemplateError, CampaignError, ValueError, TypeError, ArithmeticError) as exc:
             location = where or self._location(exc, template)
             message = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
