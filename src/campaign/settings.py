@@ -190,7 +190,7 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
     if not isinstance(settings, dict):
         problems.error(settings_toml.display, 1, "missing [campaign] table")
         settings = {}
-    for name in CAMPAIGN_REQUIRED:
+    for name in (*CAMPAIGN_REQUIRED, *CAMPAIGN_OPTIONAL):
         value = settings.get(name)
         if value is not None and not isinstance(value, str):
             problems.error(
@@ -198,19 +198,11 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
                 settings_toml.key_line(name, "campaign"),
                 f"[campaign] setting '{name}' must be a string",
             )
-        elif not isinstance(value, str) or not value.strip():
+        elif name in CAMPAIGN_REQUIRED and (value is None or not value.strip()):
             problems.error(
                 settings_toml.display,
                 settings_toml.table_line("campaign") or 1,
                 f"[campaign] is missing required setting '{name}'",
-            )
-    for name in CAMPAIGN_OPTIONAL:
-        value = settings.get(name)
-        if value is not None and not isinstance(value, str):
-            problems.error(
-                settings_toml.display,
-                settings_toml.key_line(name, "campaign"),
-                f"[campaign] setting '{name}' must be a string",
             )
     ascii_forms = _header_settings(problems, settings_toml, settings)
 
