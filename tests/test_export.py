@@ -143,7 +143,10 @@ class TestEml:
         (out / "000001-rivera-alex.eml").write_text("mine", encoding="utf-8")
         result = sample.run("export", "--date", DATE)
         assert result.exit_code == 1
-        assert "were not written by campaign export" in result.output
+        assert (
+            "Error: out/000001-rivera-alex.eml exists and was not written by campaign export: "
+            "move it away, choose another --out, or pass --overwrite to replace it"
+        ) in result.output
         assert (out / "000001-rivera-alex.eml").read_text(encoding="utf-8") == "mine"
         assert listing(out) == ["000001-rivera-alex.eml"]
         assert sample.run("export", "--date", DATE, "--overwrite").exit_code == 0
@@ -279,3 +282,29 @@ class TestOutputEdges:
             "recipients.csv:2: error: column 'last_name' is 700 characters long: a mail header "
             "line holds at most 998, so keep it under 600" in result.output
         )
+
+
+class TestReexport:
+    """A second export leaves one letter per current recipient."""
+
+    def test_removed_and_shifted_rows_leave_no_old_letters(self, sample: Campaign) -> None:
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        (sample.root / "out" / "notes.eml").write_text("mine", encoding="utf-8")
+        lines = sample.recipients.read_text(encoding="utf-8").splitlines()
+        del lines[1]  # the first recipient leaves; every later row number shifts
+        sample.recipients.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        assert "removed 12 letters an earlier export wrote" in result.output
+        letters = [f for f in listing(sample.root / "out") if f.endswith(".eml")]
+        assert len(letters) == 12  # eleven letters and the user's own file
+        assert "notes.eml" in letters
+        assert "000001-whitfield-dana.eml" in letters
+        assert not any("rivera" in f for f in letters)
+
+    def test_other_formats_are_left_alone(self, sample: Campaign) -> None:
+        assert sample.run("export", "--format", "txt", "--date", DATE).exit_code == 0
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        files = listing(sample.root / "out")
+        assert len([f for f in files if f.endswith(".txt")]) == 12
+        assert len([f for f in files if f.endswith(".eml")]) == 12

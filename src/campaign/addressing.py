@@ -22,7 +22,9 @@ STATES = {
     "PR": "Puerto Rico", "GU": "Guam", "VI": "the U.S. Virgin Islands",
     "AS": "American Samoa", "MP": "the Northern Mariana Islands",
 }  # fmt: skip
-_SHORT_TITLE = re.compile(r"\s+of\s+|\s*,\s*")
+_SHORT_TITLE = re.compile(r"\s+(?:of|for)\s+|\s*,\s*")
+MEMBER_TITLES = ("Senator", *HOUSE_TITLES)
+AT_LARGE = ("0", "AL", "at-large", "at large")
 
 
 def chamber(title: str) -> str | None:
@@ -81,12 +83,40 @@ def address_block(values: dict[str, str]) -> str:
 
 def address_problem(values: dict[str, str]) -> str | None:
     """Why the computed address would be incomplete, or None (only when it is computed)."""
-    if chamber(values["title"].strip()) is None and not values.get("city_line", "").strip():
-        return (
-            "an official's address needs 'agency', 'office' and 'city_line' columns "
-            "(or an 'address_block' column)"
-        )
-    return None
+    if chamber(values["title"].strip()) is not None:
+        return None
+    missing = [c for c in ("agency", "office", "city_line") if not values.get(c, "").strip()]
+    if not missing:
+        return None
+    return (
+        f"an official's address needs {', '.join(repr(c) for c in missing)} "
+        "(agency, street and city line), or give the whole address in an 'address_block' column"
+    )
+
+
+def member_problems(values: dict[str, str], names_constituency: bool) -> list[str]:
+    """What would make a wrong letter to a member of Congress: title, state, district."""
+    title = values["title"].strip()
+    for known in MEMBER_TITLES:
+        if title != known and title.lower() == known.lower():
+            return [f"column 'title': write {title!r} as {known!r} (titles are matched exactly)"]
+    if chamber(title) is None:
+        return []
+    found = []
+    state = values.get("state", "").strip()
+    if state and state.upper() not in STATES:
+        found.append(f"column 'state': {state!r} is not a two-letter state or territory code")
+    elif not state and names_constituency:
+        found.append("column 'state' is empty, and the letter names the member's state")
+    district = values.get("district", "").strip()
+    if (
+        title == "Representative"
+        and district
+        and not district.isdigit()
+        and (district not in AT_LARGE)
+    ):
+        found.append(f"column 'district': {district!r} is not a district number (0 means at large)")
+    return found
 
 
 def constituency(values: dict[str, str]) -> str:
@@ -94,9 +124,9 @@ def constituency(values: dict[str, str]) -> str:
     code = values.get("state", "").strip()
     state = STATES.get(code.upper(), code)
     district = values.get("district", "").strip()
-    if not state or chamber(values.get("title", "").strip()) != "house" or not district:
+    if not state or values.get("title", "").strip() != "Representative" or not district:
         return state
-    if district in ("0", "AL", "at-large", "at large"):
+    if district in AT_LARGE:
         return f"{state} (at large)"
     if not district.isdigit():
         return f"{state}, district {district}"

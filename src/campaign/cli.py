@@ -303,6 +303,11 @@ def export_command(
     message = f"Exported {result.written} letters ({fmt}) to {where}"
     if result.rejected:
         message += f"; {result.rejected} rejected, listed with reasons in {result.rejects}"
+    if result.removed:
+        message += (
+            f"; removed {result.removed} letters an earlier export wrote for recipients "
+            "no longer in the list"
+        )
     click.echo(message, err=True)
 
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+def did_you_mean(wrong: str, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a near miss among ``known``, else ''."""
+    close = difflib.get_close_matches(wrong, list(known), n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class CampaignError(Exception):

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -37,6 +38,7 @@ PER_FILE = ("eml", "txt")
 MANIFEST = ".campaign-manifest"
 STAGING_PREFIX = ".campaign-tmp-"
 NAMES_PREFIX = ".names-"
+_LETTER = re.compile(r"[0-9]{6,}-[a-z0-9-]+\.(?:eml|txt)")
 REJECTS_COLUMNS = ("line", "row", "reasons")
 REJECTS_HEADER = ",".join(REJECTS_COLUMNS).encode("ascii") + b","
 CSV_COLUMNS = (
@@ -61,6 +63,7 @@ class Result:
     targets: list[Path] = field(default_factory=list)
     rejects: Path | None = None
     problems: Problems = field(default_factory=Problems)
+    removed: int = 0  # earlier exports' letters for recipients no longer in the list
 
 
 def file_name(recipient: Recipient, extension: str) -> str:
@@ -185,8 +188,13 @@ class Output:
             os.close(folder_fd)
         return shown, count
 
-    def commit(self, stale: tuple[str, ...] = ()) -> None:
-        """Record, then move every staged file into place; remove our own stale files."""
+    def commit(self, stale: tuple[str, ...] = (), letters: str | None = None) -> int:
+        """Record, then move every staged file into place; remove our own stale files.
+
+        ``letters`` is the extension of this export's letters: the letters of that kind an
+        earlier export wrote here for recipients no longer in the list are removed, so the
+        folder holds one letter per current recipient. Returns how many were removed.
+        """
         manifest_tmp = self.staging / MANIFEST
         with open(manifest_tmp, "w", encoding="utf-8") as handle:
             for name in self._manifest_lines():
@@ -206,8 +214,34 @@ class Output:
         for name in stale:
             if self.ours(name) and name not in self.extra and _is_rejects_file(self.folder / name):
                 (self.folder / name).unlink()
+        removed = self._remove_old_letters(letters) if letters else 0
         shutil.rmtree(self.staging)
         _fsync_dir(self.folder)
+        return removed
+
+    def _remove_old_letters(self, extension: str) -> int:
+        """Delete earlier exports' letters that this one did not write; drop them from the
+        manifest. A crash part way leaves the manifest naming files already gone: harmless."""
+        current = array("Q", sorted(_name_hash(name) for name in self.staged()))
+
+        def is_current(name: str) -> bool:
+            wanted = _name_hash(name)
+            index = bisect.bisect_left(current, wanted)
+            return index < len(current) and current[index] == wanted
+
+        removed = 0
+        manifest_tmp = self.staging / MANIFEST
+        with open(manifest_tmp, "w", encoding="utf-8") as handle:
+            for name in self._manifest_lines():
+                old = _LETTER.fullmatch(name) and name.endswith(f".{extension}")
+                if old and not is_current(name):
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.folder / name).unlink()
+                        removed += 1
+                    continue
+                handle.write(f"{name}\n")
+        os.replace(manifest_tmp, self.folder / MANIFEST)
+        return removed
 
 
 def _is_rejects_file(path: Path) -> bool:
@@ -313,11 +347,15 @@ def export(
         if conflicts:
             shown = ", ".join(str(folder / n) for n in conflicts)
             more = f" and {count - len(conflicts)} more" if count > len(conflicts) else ""
+            one = count == 1
             raise CampaignError(
-                f"{shown}{more} already exist and were not written by campaign export: "
-                "move them away, choose another --out, or pass --overwrite to replace them"
+                f"{shown}{more} {'exists and was' if one else 'already exist and were'} not "
+                f"written by campaign export: move {'it' if one else 'them'} away, choose another "
+                f"--out, or pass --overwrite to replace {'it' if one else 'them'}"
             )
-        output.commit(stale=(rejects_name,))
+        result.removed = output.commit(
+            stale=(rejects_name,), letters=fmt if single is None else None
+        )
     except BaseException:
         output.discard()
         raise

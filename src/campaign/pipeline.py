@@ -17,7 +17,7 @@ from jinja2.exceptions import TemplateError
 
 from campaign import addressing
 from campaign.addresses import check_address
-from campaign.errors import CampaignError, CampaignInvalid, Problems
+from campaign.errors import CampaignError, CampaignInvalid, Problems, did_you_mean
 from campaign.message import Envelope, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
@@ -170,7 +170,8 @@ class Job:
                     self.problems.error(
                         path,
                         line,
-                        f"recipient.{column}: {f.display} has no column '{column}'",
+                        f"recipient.{column}: {f.display} has no column '{column}'"
+                        + did_you_mean(column, available),
                     )
                     available.add(column)  # one report per column is enough
 
@@ -194,7 +195,10 @@ class Job:
             return recipient
         if audience not in self.campaign.audiences:
             known = ", ".join(sorted(self.campaign.audiences))
-            errors.append(f"column 'audience': unknown audience {audience!r} (known: {known})")
+            errors.append(
+                f"column 'audience': unknown audience {audience!r} (known: {known})"
+                + did_you_mean(audience, self.campaign.audiences)
+            )
         header_columns = dict.fromkeys(NAME_COLUMNS)
         if audience in self.uses:
             header_columns.update(dict.fromkeys(self.uses[audience].header_columns))
@@ -218,6 +222,11 @@ class Job:
             not values.get(c, "").strip() for c in ("title", "last_name")
         ):
             return recipient
+        uses = self.uses.get(audience)
+        names_state = uses is not None and bool(
+            {"constituency", "state"} & ({*uses.fields} | {*uses.subject_fields})
+        )
+        errors.extend(addressing.member_problems(values, names_state))
         computed = dict(values)
         computed["full_name"] = addressing.full_name(values)  # trimmed; blank: first and last
         if not values.get("salutation", "").strip():

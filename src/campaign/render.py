@@ -73,7 +73,10 @@ class Sources:
         if found is None:
             if self.html:
                 items = [_reference_html(n, self.citations[k]) for n, k in enumerate(order, 1)]
-                found = Markup('<ol class="references">{}</ol>').format(Markup("").join(items))
+                # Each item carries its own [n]: the list shows no numbers of its own.
+                found = Markup(
+                    '<ol class="references" style="list-style: none; padding-left: 0">{}</ol>'
+                ).format(Markup("").join(items))
             else:
                 found = "\n".join(
                     format_reference(n, self.citations[k]) for n, k in enumerate(order, 1)

@@ -179,6 +179,14 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
     letters = campaign_dir / "letters"
     shown = f"{display_dir}/letters" if display_dir not in ("", ".") else "letters"
     problems = Problems()
+    if not campaign_dir.is_dir():
+        problems.error(
+            display_dir or ".",
+            0,
+            "campaign folder not found: pass --campaign DIR, the folder "
+            "that holds letters/ and recipients.csv",
+        )
+        raise CampaignInvalid(problems)
     if not letters.is_dir():
         problems.error(
             shown, 0, "campaign folder has no letters/ directory (pass --campaign DIR to pick one)"

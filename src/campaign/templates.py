@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import TemplateNotFound, nodes
 from jinja2.exceptions import TemplateSyntaxError
 
-from campaign.errors import Problems
+from campaign.errors import Problems, did_you_mean
 from campaign.render import Renderer
 from campaign.settings import Campaign
 
@@ -240,13 +240,17 @@ class TemplateChecker:
                 self.problems.error(
                     path,
                     line,
-                    f"cite('{key}'): no such citation in {self.campaign.citations_display}",
+                    f"cite('{key}'): no such citation in {self.campaign.citations_display}"
+                    + did_you_mean(key, self.campaign.citations),
                 )
                 uses.ok = False
         for key, (path, line) in uses.quotes.items():
             if key not in self.campaign.quotes:
                 self.problems.error(
-                    path, line, f"quote('{key}'): no such quote in {self.campaign.quotes_display}"
+                    path,
+                    line,
+                    f"quote('{key}'): no such quote in {self.campaign.quotes_display}"
+                    + did_you_mean(key, self.campaign.quotes),
                 )
                 uses.ok = False
         for key, (path, line) in uses.settings.items():

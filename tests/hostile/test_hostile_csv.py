@@ -127,7 +127,8 @@ class TestShape:
         result = sample.run("export", "--date", DATE)
         assert result.exit_code == 1
         assert result.output.splitlines()[0] == (
-            "letters/a.txt.j2:8: error: recipient.note: recipients.csv has no column 'note'"
+            "letters/a.txt.j2:8: error: recipient.note: recipients.csv has no column 'note' "
+            "(did you mean 'no\u200bte'?)"
         )
         assert (
             "recipients.csv:1: error: column 8's name 'no\\u200bte' contains an invisible "

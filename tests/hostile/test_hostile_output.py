@@ -19,8 +19,8 @@ from hostile_kit import OTHER, SETTINGS, TEXT, assert_row_rejected, mini, row
 
 COUNT = 20_000
 CONFLICT = (
-    "already exist and were not written by campaign export: move them away, choose another "
-    "--out, or pass --overwrite to replace them"
+    "exists and was not written by campaign export: move it away, choose another "
+    "--out, or pass --overwrite to replace it"
 )
 
 
