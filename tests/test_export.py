@@ -52,7 +52,7 @@ class TestEml:
     def test_messages_parse_with_expected_content(self, sample: Campaign) -> None:
         """Acceptance 4: To, numbered markers, references, verbatim quotes, salutation."""
         sample.run("export", "--date", DATE)
-        with sample.recipients.open(encoding="utf-8", newline="") as handle:
+        with sample.recipients.open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
         salutations = {
             "Senator": "Dear Senator {}:",
@@ -130,7 +130,7 @@ class TestEml:
         result = sample.run("export", "--date", DATE, "--skip-invalid")
         assert result.exit_code == 0
         assert "Exported 11 letters (eml) to out; 1 rejected" in result.output
-        with (sample.root / "out" / "rejects.csv").open(encoding="utf-8", newline="") as handle:
+        with (sample.root / "out" / "rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
             [reject] = list(csv.DictReader(handle))
         assert reject["line"] == "4"
         assert reject["email"] == "jane.doe@"
@@ -165,7 +165,7 @@ class TestCsv:
     def test_columns_and_rows(self, sample: Campaign) -> None:
         result = sample.run("export", "--format", "csv", "--date", DATE)
         assert result.exit_code == 0, result.output
-        with (sample.root / "out" / "letters.csv").open(encoding="utf-8", newline="") as handle:
+        with (sample.root / "out" / "letters.csv").open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert len(rows) == 12
         assert rows[0]["to"] == "alex.rivera@senate.example.org"
@@ -183,13 +183,13 @@ class TestCsv:
         )
         result = sample.run("export", "--format", "csv", "--out", "x.csv", "--date", DATE)
         assert result.exit_code == 0, result.output
-        with (sample.root / "x.csv").open(encoding="utf-8", newline="") as handle:
+        with (sample.root / "x.csv").open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert rows[0]["recipient"] == 'Alex =HYPERLINK("http://x.example","y")'
         assert rows[0]["salutation"] == '\'Dear Senator =HYPERLINK("http://x.example","y"):'[1:]
         replace_row(sample, 2, ",Whitfield,", ",=1+2,")
         sample.run("export", "--format", "csv", "--out", "y.csv", "--date", DATE)
-        with (sample.root / "y.csv").open(encoding="utf-8", newline="") as handle:
+        with (sample.root / "y.csv").open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert rows[1]["salutation"] == "Dear Senator =1+2:"
 

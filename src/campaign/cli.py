@@ -118,7 +118,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@main.command(short_help="Check settings, templates, citations, quotes and recipients.")
 @campaign_options
 @click.option("--check-dns", is_flag=True, help="Also look up each email domain in DNS.")
 @click.option(
@@ -160,7 +160,7 @@ def check(
         sys.exit(1)
 
 
-@main.command()
+@main.command(short_help="Show one recipient's message as it will be sent.")
 @campaign_options
 @click.argument("selector", required=False)
 @click.option("--date", "date", help="Letter date (ISO 8601).  [default: now]")
@@ -217,7 +217,7 @@ def preview(
         click.echo(f"Wrote {html_file}", err=True)
 
 
-@main.command(name="export")
+@main.command(name="export", short_help="Write one letter per recipient (eml, csv, jsonl, txt).")
 @campaign_options
 @click.option(
     "--format",
@@ -230,9 +230,9 @@ def preview(
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    default=Path("out"),
-    show_default=True,
-    help="Output folder (or, for csv and jsonl, a file name).",
+    default=None,
+    help="Output folder (or, for csv and jsonl, a file name ending .csv or .jsonl).  "
+    "[default: DIR/out]",
 )
 @click.option(
     "--date", "date", help="Date for the Date header and letters (ISO 8601).  [default: now]"
@@ -260,7 +260,7 @@ def export_command(
     recipients: Path | None,
     encoding: str,
     fmt: str,
-    out: Path,
+    out: Path | None,
     date: str | None,
     skip_invalid: bool,
     overwrite: bool,
@@ -280,6 +280,8 @@ def export_command(
     options = _options(
         campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
     )
+    if out is None:
+        out = campaign_dir / "out"
     job = Job(options, _parse_date(date))
     if sys.stderr.isatty():
         total = job.file.estimate_rows()
@@ -311,7 +313,7 @@ def export_command(
     click.echo(message, err=True)
 
 
-@main.command(name="import-legislators")
+@main.command(name="import-legislators", short_help="Write members of Congress as recipients.")
 @click.argument("legislators", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--campaign",

@@ -34,13 +34,17 @@ from campaign.render import Letter, RenderError
 from campaign.safety import neutralise_cell, slug
 
 FORMATS = ("eml", "csv", "jsonl", "txt")
+# The file names --out may end in for the one-file formats.
+FILE_SUFFIXES = {"csv": (".csv",), "jsonl": (".jsonl", ".ndjson")}
 PER_FILE = ("eml", "txt")
 MANIFEST = ".campaign-manifest"
 STAGING_PREFIX = ".campaign-tmp-"
 NAMES_PREFIX = ".names-"
 _LETTER = re.compile(r"[0-9]{6,}-[a-z0-9-]+\.(?:eml|txt)")
 REJECTS_COLUMNS = ("line", "row", "reasons")
-REJECTS_HEADER = ",".join(REJECTS_COLUMNS).encode("ascii") + b","
+# Spreadsheets (Excel above all) read a CSV as UTF-8 only when it starts with a byte-order mark.
+BOM = "\ufeff".encode()
+REJECTS_HEADER = BOM + ",".join(REJECTS_COLUMNS).encode("ascii") + b","
 CSV_COLUMNS = (
     "line",
     "row",
@@ -278,7 +282,7 @@ def _rejects_rows(job: Job, rejected: list[Recipient]) -> bytes:
         values = [r.row.values.get(c, "") for c in job.file.header]
         cells = [str(r.row.line), str(r.row.number), "; ".join(r.problems), *values]
         writer.writerow([neutralise_cell(c) for c in cells])
-    return buffer.getvalue().encode("utf-8")
+    return BOM + buffer.getvalue().encode("utf-8")
 
 
 def _bounds(total: int, jobs: int) -> list[tuple[int, int | None]]:
@@ -313,8 +317,19 @@ def export(
     if not job.usable:
         raise CampaignInvalid(job.problems)
     if fmt in PER_FILE:
+        if out.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".eml", ".txt"):
+            raise CampaignError(
+                f"--out {out} looks like a file name, but {fmt} writes one file per letter "
+                "into a folder: give a folder"
+            )
         folder, single = out, None
     elif out.suffix:
+        if out.suffix.lower() not in FILE_SUFFIXES[fmt]:
+            wanted = " or ".join(FILE_SUFFIXES[fmt])
+            raise CampaignError(
+                f"--out {out}: a {fmt} export is a {wanted} file; give a name ending {wanted}, "
+                "or a folder"
+            )
         folder, single = out.parent, out.name
     else:
         folder, single = out, f"letters.{fmt}"
@@ -507,7 +522,7 @@ def _json_record(recipient: Recipient, letter: Letter) -> str:
         "cited": list(letter.cited),
         "fields": recipient.row.values,
     }
-    return json.dumps(record, ensure_ascii=False, sort_keys=True)
+    return json.dumps(record, ensure_ascii=False)
 
 
 def _merge(
@@ -554,7 +569,7 @@ def _merge(
 
 
 def _csv_header() -> bytes:
-    return (",".join(CSV_COLUMNS) + "\r\n").encode("ascii")
+    return BOM + (",".join(CSV_COLUMNS) + "\r\n").encode("ascii")
 
 
 def run_chunks(

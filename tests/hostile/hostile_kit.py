@@ -128,7 +128,7 @@ def assert_row_rejected(campaign: Campaign, line: int, *reasons: str) -> None:
     result = campaign.run("export", "--date", DATE, "--skip-invalid")
     assert result.exit_code == 0, result.output
     out = campaign.root / "out"
-    with (out / "rejects.csv").open(encoding="utf-8", newline="") as handle:
+    with (out / "rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
         rejects = list(csv.DictReader(handle))
     assert [r["line"] for r in rejects] == [str(line)]
     number = int(rejects[0]["row"])

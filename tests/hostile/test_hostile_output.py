@@ -220,13 +220,30 @@ class TestUnusableOutputFolder:
 
     def test_out_is_a_file(self, sample: Campaign) -> None:
         mini(sample)
-        (sample.root / "plain.txt").write_text("x")
-        result = sample.run("export", "--date", DATE, "--out", "plain.txt")
+        (sample.root / "plain").write_text("x")
+        result = sample.run("export", "--date", DATE, "--out", "plain")
         assert (result.exit_code, result.output) == (
             1,
-            "Error: --out plain.txt exists and is not a folder\n",
+            "Error: --out plain exists and is not a folder\n",
         )
-        assert (sample.root / "plain.txt").read_text() == "x"
+        assert (sample.root / "plain").read_text() == "x"
+
+    @pytest.mark.parametrize(
+        ("fmt", "out", "message"),
+        [
+            ("eml", "letters.csv", "--out letters.csv looks like a file name, but eml writes one "
+             "file per letter into a folder: give a folder"),
+            ("csv", "letters.txt", "--out letters.txt: a csv export is a .csv file; give a name "
+             "ending .csv, or a folder"),
+        ],
+    )  # fmt: skip
+    def test_out_of_the_wrong_kind(
+        self, sample: Campaign, fmt: str, out: str, message: str
+    ) -> None:
+        mini(sample)
+        result = sample.run("export", "--format", fmt, "--date", DATE, "--out", out)
+        assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+        assert not (sample.root / out).exists()
 
     def test_csv_file_in_a_folder_under_a_file(self, sample: Campaign) -> None:
         mini(sample)

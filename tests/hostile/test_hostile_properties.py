@@ -82,7 +82,7 @@ def rejected_lines(sample: Campaign, name: str = "rejects.csv") -> dict[int, int
     path = sample.root / "out" / name
     if not path.exists():
         return {}
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         return {int(r["line"]): int(r["row"]) for r in csv.DictReader(handle)}
 
 

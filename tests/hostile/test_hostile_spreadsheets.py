@@ -26,7 +26,7 @@ FORMULAS = [
 
 
 def read_csv(path: str) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
