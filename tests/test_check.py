@@ -226,3 +226,63 @@ class TestCampaignData:
         result = sample.run("check")
         assert result.exit_code == 1
         assert f"letters/campaign.toml:{line}: error: TOML syntax: Invalid value" in result.output
+
+
+class TestWrongLetters:
+    """Values that would address a letter wrongly are errors, not odd letters."""
+
+    @pytest.mark.parametrize(
+        ("old", "new", "message"),
+        [
+            (
+                ",Representative,Grace,",
+                ",representative,Grace,",
+                "recipients.csv:6: error: column 'title': write 'representative' as "
+                "'Representative' (titles are matched exactly)",
+            ),
+            (
+                ",AZ,7,",
+                ",XX,7,",
+                "recipients.csv:6: error: column 'state': 'XX' is not a two-letter state or "
+                "territory code",
+            ),
+            (
+                ",AZ,7,",
+                ",AZ,7th,",
+                "recipients.csv:6: error: column 'district': '7th' is not a district number "
+                "(0 means at large)",
+            ),
+            (
+                ",AZ,7,",
+                ",,7,",
+                "recipients.csv:6: error: column 'state' is empty, and the letter names the "
+                "member's state",
+            ),
+        ],
+    )
+    def test_member_rows(self, sample: Campaign, old: str, new: str, message: str) -> None:
+        replace_row(sample, 5, old, new)
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert message in result.output
+
+    def test_official_without_agency(self, sample: Campaign) -> None:
+        replace_row(sample, 11, ",U.S. Immigration and Customs Enforcement,", ",,")
+        result = sample.run("check")
+        assert (
+            "recipients.csv:12: error: an official's address needs 'agency' (agency, street and "
+            "city line), or give the whole address in an 'address_block' column"
+        ) in result.output
+
+    def test_near_miss_audience_is_named(self, sample: Campaign) -> None:
+        replace_row(sample, 1, ",congress,", ",congres,")
+        result = sample.run("check")
+        assert (
+            "unknown audience 'congres' (known: congress, dhs) (did you mean 'congress'?)"
+            in result.output
+        )
+
+    def test_missing_campaign_folder(self, sample: Campaign) -> None:
+        result = sample.run("check", "--campaign", "nowhere")
+        assert result.exit_code == 1
+        assert "nowhere: error: campaign folder not found: pass --campaign DIR" in result.output
