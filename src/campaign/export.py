@@ -218,7 +218,7 @@ class Output:
         for name in stale:
             if self.ours(name) and name not in self.extra and _is_rejects_file(self.folder / name):
                 (self.folder / name).unlink()
-        removed = self._remove_old_letters(letters) if letters else 0
+        removed = self._remove_old_letters(letters) if letters and len(self.manifest) else 0
         shutil.rmtree(self.staging)
         _fsync_dir(self.folder)
         return removed

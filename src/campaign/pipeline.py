@@ -17,7 +17,7 @@ from jinja2.exceptions import TemplateError
 
 from campaign import addressing
 from campaign.addresses import check_address
-from campaign.errors import CampaignError, CampaignInvalid, Problems, did_you_mean
+from campaign.errors import CampaignError, Problems, did_you_mean
 from campaign.message import Envelope, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
@@ -63,8 +63,15 @@ class Recipient:
         return self.fields.get("bioguide_id") or f"{self.display_name}|{self.audience}"
 
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
 def letter_date(moment: datetime) -> str:
-    return f"{moment:%B} {moment.day}, {moment.year}"
+    """'November 27, 2026', whatever the machine's locale."""
+    return f"{MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
 
 
 class Job:
@@ -75,11 +82,7 @@ class Job:
         self.now = now
         self.date = letter_date(now)
         self.problems = Problems()
-        try:
-            self.campaign: Campaign = load_campaign(options.campaign_dir, options.campaign_display)
-        except CampaignInvalid as exc:
-            self.problems.extend(exc.problems)
-            raise
+        self.campaign: Campaign = load_campaign(options.campaign_dir, options.campaign_display)
         self.renderer = Renderer(self.campaign)
         self.file = RecipientsFile(options.recipients, options.recipients_display, options.encoding)
         self.problems.extend(self.file.problems)
