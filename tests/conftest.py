@@ -6,6 +6,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,18 @@ def listing(folder: Path) -> list[str]:
         for name in files:
             found.append(str((Path(dirpath) / name).relative_to(folder)))
     return sorted(found)
+
+
+def parse(source: bytes | Path) -> EmailMessage:
+    """A message as a mail reader parses it (policy ``default``), from bytes or a file."""
+    data = source.read_bytes() if isinstance(source, Path) else source
+    message = message_from_bytes(data, policy=default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def text_of(message: EmailMessage) -> str:
+    """The decoded plain-text part."""
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
 from pathlib import Path
 
 import pytest
-from conftest import DATE, SHARED_ARTICLE, Campaign, listing
+from conftest import DATE, SHARED_ARTICLE, Campaign, listing, parse, text_of
 from test_check import replace_row
 
 QUOTES = {
@@ -24,18 +21,6 @@ QUOTES = {
         "comprehensive immigration reform."
     ),
 }
-
-
-def parse(path: Path) -> EmailMessage:
-    message = message_from_bytes(path.read_bytes(), policy=default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 class TestEml:

@@ -9,8 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import DATE, Campaign
-from test_export import parse, text_of
+from conftest import DATE, Campaign, parse, text_of
 
 GOLDEN = Path(__file__).parent / "golden"
 # One recipient per variant: Senate, House (districted and at large), each kind of DHS official.

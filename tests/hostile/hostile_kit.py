@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
 
 from conftest import DATE, Campaign, listing
 
@@ -95,18 +92,6 @@ def mini(campaign: Campaign, rows: list[dict[str, str]] | None = None) -> Campai
 
 def row(**changes: str) -> dict[str, str]:
     return {**GOOD, **changes}
-
-
-def parse(data: bytes) -> EmailMessage:
-    message = message_from_bytes(data, policy=default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def assert_refused(campaign: Campaign, *errors: str, args: tuple[str, ...] = ()) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DATE, Campaign, listing
-from hostile_kit import OTHER, assert_row_rejected, mini, parse, row
+from conftest import DATE, Campaign, listing, parse
+from hostile_kit import OTHER, assert_row_rejected, mini, row
 
 INVALID = "is not a valid address:"
 SPECIAL = (

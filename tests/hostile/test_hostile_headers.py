@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from conftest import DATE, Campaign, listing
-from hostile_kit import OTHER, assert_refused, assert_row_rejected, mini, parse, row
+from conftest import DATE, Campaign, listing, parse
+from hostile_kit import OTHER, assert_refused, assert_row_rejected, mini, row
 
 from campaign.message import InternalError, build, make_envelope, verify
 

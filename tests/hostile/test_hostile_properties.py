@@ -8,9 +8,9 @@ import json
 import re
 import shutil
 
-from conftest import DATE, Campaign
+from conftest import DATE, Campaign, parse, text_of
 from email_validator import validate_email
-from hostile_kit import GOOD, HEADER, csv_text, mini, parse, text_of
+from hostile_kit import GOOD, HEADER, csv_text, mini
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import DATE, Campaign
-from hostile_kit import assert_refused, mini, parse, row, text_of
+from conftest import DATE, Campaign, parse, text_of
+from hostile_kit import assert_refused, mini, row
 
 TEMPLATE_CODE = [
     "{{ 7 * 7 }}",
