@@ -94,6 +94,11 @@ def address_problem(values: dict[str, str]) -> str | None:
     )
 
 
+def _is_district(value: str) -> bool:
+    """0 to 99 in ASCII digits (the largest state has 52), or an at-large spelling."""
+    return value in AT_LARGE or (value.isascii() and value.isdigit() and len(value) <= 2)
+
+
 def member_problems(values: dict[str, str], names_constituency: bool) -> list[str]:
     """What would make a wrong letter to a member of Congress: title, state, district."""
     title = values["title"].strip()
@@ -109,12 +114,7 @@ def member_problems(values: dict[str, str], names_constituency: bool) -> list[st
     elif not state and names_constituency:
         found.append("column 'state' is empty, and the letter names the member's state")
     district = values.get("district", "").strip()
-    if (
-        title == "Representative"
-        and district
-        and not district.isdigit()
-        and (district not in AT_LARGE)
-    ):
+    if title == "Representative" and district and not _is_district(district):
         found.append(f"column 'district': {district!r} is not a district number (0 means at large)")
     return found
 
@@ -128,7 +128,7 @@ def constituency(values: dict[str, str]) -> str:
         return state
     if district in AT_LARGE:
         return f"{state} (at large)"
-    if not district.isdigit():
+    if not (district.isascii() and district.isdigit()) or len(district) > 2:
         return f"{state}, district {district}"
     number = int(district)
     suffix = (

@@ -61,7 +61,15 @@ def _parse_date(value: str | None) -> datetime:
             f"{value!r} is not an ISO date: use e.g. 2026-11-27 or 2026-11-27T09:00:00-05:00",
             param_hint="--date",
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    offset = moment.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        raise click.BadParameter(
+            f"{value!r} has a time zone offset in seconds, which a Date header cannot carry: "
+            "use hours and minutes, e.g. -05:00",
+            param_hint="--date",
+        )
+    return moment
 
 
 def campaign_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 from array import array
 from collections.abc import Callable, Iterator
@@ -169,20 +170,25 @@ class Output:
     def conflicts(self) -> tuple[list[str], int]:
         """Files we would replace that no export of ours wrote (and that differ): the first
         few names and how many in all."""
-        if self.overwrite:
-            return [], 0
         shown: list[str] = []
         count = 0
         folder_fd = os.open(self.folder, os.O_RDONLY)
         try:
             for name in self.staged():
                 try:
-                    os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+                    found = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
                 except FileNotFoundError:
                     continue
-                target = self.folder / name
-                if self.ours(name) or (
-                    target.is_file() and _same_bytes(target, self.staging / name)
+                if not stat.S_ISREG(found.st_mode):
+                    # Not even --overwrite replaces a folder or a link with a letter.
+                    raise CampaignError(
+                        f"{self.folder / name} is in the way: it is not a regular file, so no "
+                        "letter can be written there; move it away or choose another --out"
+                    )
+                if (
+                    self.overwrite
+                    or self.ours(name)
+                    or _same_bytes(self.folder / name, self.staging / name)
                 ):
                     continue
                 count += 1
@@ -277,12 +283,13 @@ def _fsync_dir(folder: Path) -> None:
 def _rejects_rows(job: Job, rejected: list[Recipient]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*REJECTS_COLUMNS, *job.file.header])
+    writer.writerow([neutralise_cell(c) for c in (*REJECTS_COLUMNS, *job.file.header)])
     for r in rejected:
         values = [r.row.values.get(c, "") for c in job.file.header]
         cells = [str(r.row.line), str(r.row.number), "; ".join(r.problems), *values]
         writer.writerow([neutralise_cell(c) for c in cells])
-    return BOM + buffer.getvalue().encode("utf-8")
+    # A rejected row may hold what no UTF-8 file can (a lone surrogate): shown escaped.
+    return BOM + buffer.getvalue().encode("utf-8", "backslashreplace")
 
 
 def _bounds(total: int, jobs: int) -> list[tuple[int, int | None]]:

@@ -10,7 +10,7 @@ from email.header import Header, decode_header
 from email.utils import formataddr
 
 from campaign.errors import CampaignError
-from campaign.safety import invisible_problem
+from campaign.safety import display_name_problem, invisible_problem
 
 # Files on disk use LF, as Python's email package and mail clients' .eml files do; SMTP
 # clients (smtplib included) turn them into CRLF on the wire.
@@ -43,6 +43,15 @@ def encode_header(name: str, value: str) -> str:
     return f"{name}: {folded}"
 
 
+# RFC 5322's limit for one header line, less room for the field name.
+HEADER_LINE = 990
+
+
+def mailbox_header(name: str, display: str, email: str) -> str:
+    """``To: Name <address>`` (or From), folded at spaces to 78 columns where it can be."""
+    return encode_header(name, address(display, email))
+
+
 def _fold(value: str, used: int) -> str:
     """Fold an ASCII value at spaces so lines stay within 78 columns where words allow."""
     lines: list[str] = []
@@ -58,7 +67,15 @@ def _fold(value: str, used: int) -> str:
 
 
 def address(name: str, email: str) -> str:
-    """A mailbox for From or To: display name quoted or RFC 2047-encoded as needed."""
+    """A mailbox for From or To: display name quoted or RFC 2047-encoded as needed.
+
+    A non-ASCII name is one encoded-word, whatever its length: Python's email package reads
+    a display name split into several encoded-words back with extra spaces, so splitting
+    would change the name. Callers keep the whole line within 998 octets (HEADER_LINE).
+    """
+    if reason := invisible_problem(name):
+        # Header() would quietly fold a line break away: the caller skipped the checks.
+        raise InternalError(f"display name {reason}")
     return formataddr((name, email), charset="utf-8")
 
 
@@ -71,7 +88,7 @@ def make_envelope(
     id_seed: str,
 ) -> Envelope:
     return Envelope(
-        from_header=encode_header("From", address(sender_name, sender_email)),
+        from_header=mailbox_header("From", sender_name, sender_email),
         reply_to_header=encode_header("Reply-To", reply_to) if reply_to else None,
         date_header=f"Date: {date_header}",
         id_domain=id_domain,
@@ -87,12 +104,15 @@ def message_id(envelope: Envelope, recipient_key: str) -> str:
 # Quoted-printable works line by line, and most lines of a letter are the same in every copy:
 # each distinct line is encoded once. Bounded, so a campaign of unique lines cannot grow it.
 _QP_LINES: dict[str, bytes] = {}
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
 _QP_LIMIT = 4_000
 
 
 def _qp(text: str) -> bytes:
     """The text as quoted-printable; a part ends with a line break, as set_content() ensures."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    # Line breaks as EmailMessage.set_content() reads them: LF, CRLF, and a CR alone, which
+    # quoted-printable may not carry bare (RFC 2045, 6.7).
+    lines = _LINE_ENDS.split(text) if "\r" in text else text.split("\n")
     if lines[-1] == "" and len(lines) > 1:
         lines.pop()
     encoded = []
@@ -127,7 +147,7 @@ def build(
 ) -> bytes:
     """The whole message. Values must already have passed safety.header_problem()."""
     mid = message_id(envelope, recipient_key)
-    head = [envelope.from_header, encode_header("To", address(to_name, to_email))]
+    head = [envelope.from_header, mailbox_header("To", to_name, to_email)]
     if envelope.reply_to_header:
         head.append(envelope.reply_to_header)
     head += [
@@ -220,13 +240,14 @@ def _check_encoded_words(lines: list[bytes]) -> None:
     An encoded-word hides its text from the field-name check above, and a Python without the
     fix turns a decoded line break into a real header line (a Bcc) when it re-sends the message.
     """
-    fields: list[bytes] = []
+    fields: list[tuple[bytes, bytes]] = []
     for line in lines:
         if line[:1] in (b" ", b"\t") and fields:
-            fields[-1] += line
+            fields[-1] = (fields[-1][0], fields[-1][1] + line)
         else:
-            fields.append(line.partition(b":")[2])
-    for value in fields:
+            name, _, value = line.partition(b":")
+            fields.append((name, value))
+    for name, value in fields:
         if b"=?" not in value:
             continue
         try:
@@ -238,6 +259,8 @@ def _check_encoded_words(lines: list[bytes]) -> None:
             raise InternalError(f"message header has an unreadable encoded-word: {exc}") from None
         if reason := invisible_problem(text):
             raise InternalError(f"message header decodes to text that {reason}: {text[:60]!r}")
+        if name in (b"From", b"To") and (reason := display_name_problem(text.rpartition("<")[0])):
+            raise InternalError(f"message {name.decode()} header's encoded name {reason}")
 
 
 __all__ = ["CampaignError", "Envelope", "InternalError", "build", "make_envelope"]

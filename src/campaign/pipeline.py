@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
+from functools import cached_property
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
@@ -18,10 +19,10 @@ from jinja2.exceptions import TemplateError
 from campaign import addressing
 from campaign.addresses import check_address
 from campaign.errors import CampaignError, Problems, did_you_mean
-from campaign.message import Envelope, make_envelope
+from campaign.message import HEADER_LINE, Envelope, address, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
-from campaign.safety import body_problem, header_problem
+from campaign.safety import body_problem, display_name_problem, header_problem
 from campaign.settings import Campaign, load_campaign
 from campaign.sources import quote_problem
 from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
@@ -89,11 +90,15 @@ class Job:
         self.uses: dict[str, Uses] = {}
         self._check_campaign()
         self._check_columns()
-        self.envelope: Envelope = make_envelope(
+
+    @cached_property
+    def envelope(self) -> Envelope:
+        """The headers every message shares; built only once the settings passed their checks."""
+        return make_envelope(
             self.campaign.sender_name,
             self.campaign.sender_email,
             self.campaign.reply_to,
-            format_datetime(now),
+            format_datetime(self.now),
             self.campaign.message_id_domain,
             self.campaign.ident,
         )
@@ -138,7 +143,10 @@ class Job:
                     self.problems.error(c.quotes_display, quote.line, f"quote '{key}': {reason}")
         for setting in ("sender_name", "sender_email", "reply_to", "name"):
             value = c.settings.get(setting)
-            if isinstance(value, str) and (reason := header_problem(value)):
+            if isinstance(value, str) and (
+                (reason := header_problem(value))
+                or (setting == "sender_name" and (reason := display_name_problem(value)))
+            ):
                 self.problems.error(
                     settings, c.settings_file.key_line(setting, "campaign"), f"{setting} {reason}"
                 )
@@ -242,6 +250,19 @@ class Job:
         recipient.fields = computed
         # As a mail reader shows it: a header keeps no run of spaces, and the subject neither.
         recipient.display_name = " ".join(computed["full_name"].split())
+        if not self.options.needs_email:
+            pass  # no To header: the name only goes into the letter
+        elif reason := display_name_problem(recipient.display_name):
+            errors.append(f"the name {recipient.display_name!r} {reason}")
+            header_errors = True
+        elif len(recipient.display_name) > 100 and (
+            len(address(recipient.display_name, recipient.email or "x@x")) > HEADER_LINE
+        ):
+            errors.append(
+                f"the name {recipient.display_name[:40]!r}... is too long for the To header "
+                f"once encoded (over {HEADER_LINE} characters): shorten it"
+            )
+            header_errors = True
         if header_errors or not self.renderer.ready(audience):
             return recipient
         try:

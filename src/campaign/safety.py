@@ -35,8 +35,14 @@ def describe(char: str) -> str:
     return f"a control character ({label}{' ' + name if name else ''})"
 
 
-# RFC 5322 caps a line at 998 octets; an encoded name or subject grows by up to a third.
+# Names and subjects are folded into lines of 78 columns, so this is not about line length
+# (RFC 5322's 998 octets) but sense: no honest name or subject is longer.
 HEADER_LIMIT = 600
+# The specials that delimit addresses: in a non-ASCII display name, Python's email package
+# re-encodes only the non-ASCII words when it re-folds the header (as smtplib.send_message
+# does), leaving these bare, so that "Élan, Staff <evil@example>" would become a second, real
+# address. (Quotes and parentheses are kept: 'Jesús G. "Chuy" García' is a member's name.)
+_ADDRESS_SPECIALS = re.compile(r"[,;:<>@]")
 
 
 def header_problem(value: str) -> str | None:
@@ -85,6 +91,20 @@ def invisible_problem(value: str) -> str | None:
             name = unicodedata.name(char, "")
             return f"contains a special space (U+{ord(char):04X} {name}): use a plain space"
     return None
+
+
+def display_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a To or From display name (beyond header_problem), or None."""
+    if name.isascii():
+        return None
+    special = _ADDRESS_SPECIALS.search(name)
+    if special is None:
+        return None
+    return (
+        f"mixes non-ASCII letters with {special.group()!r} in the name shown in the To or From "
+        "header: when the message is re-sent, Python's email package can turn that into a "
+        f"second address; remove the {special.group()!r} from the name"
+    )
 
 
 def body_problem(value: str) -> str | None:

@@ -163,7 +163,8 @@ class TestParseBack:
             build(ENVELOPE, "Alex", "alex@example.org", "Hi\nBcc: x@evil.example", "t", None, "k")
 
     def test_injected_name_line(self) -> None:
-        with pytest.raises(InternalError, match="Bcc"):
+        """The builder refuses a name with a line break before any header is written."""
+        with pytest.raises(InternalError, match=r"display name contains a carriage return"):
             build(ENVELOPE, "Alex\r\nBcc: x@evil.example", "alex@example.org", "s", "t", None, "k")
 
     def test_line_break_hidden_in_an_encoded_word(self) -> None:
