@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from email.header import Header, decode_header
 from email.utils import formataddr
 
-from campaign.errors import CampaignError
 from campaign.safety import display_name_problem, invisible_problem
 
 # Files on disk use LF, as Python's email package and mail clients' .eml files do; SMTP
@@ -263,4 +262,4 @@ def _check_encoded_words(lines: list[bytes]) -> None:
             raise InternalError(f"message {name.decode()} header's encoded name {reason}")
 
 
-__all__ = ["CampaignError", "Envelope", "InternalError", "build", "make_envelope"]
+__all__ = ["Envelope", "InternalError", "build", "mailbox_header", "make_envelope"]

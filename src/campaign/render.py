@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateNotFound, nodes
-from jinja2.exceptions import TemplateError, TemplateSyntaxError
+from jinja2 import FileSystemLoader, StrictUndefined, Template
+from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -220,14 +220,4 @@ class Renderer:
         return found
 
 
-__all__ = [
-    "Footnotes",
-    "Letter",
-    "RenderError",
-    "Renderer",
-    "TemplateNotFound",
-    "TemplateSyntaxError",
-    "format_quote",
-    "format_reference",
-    "nodes",
-]
+__all__ = ["Footnotes", "Letter", "RenderError", "Renderer", "Sources"]
