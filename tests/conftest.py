@@ -19,6 +19,14 @@ from campaign.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_ARTICLE = ROOT.parent / "shared" / "sources" / "article-287g-ig-report.txt"
 DATE = "2026-11-27T09:00:00-05:00"
+SHARED_DATA = ROOT.parent / "shared" / "data" / "legislators-current.csv"
+
+# Tests on the real article and dataset skip in a checkout without ../shared; CI has it and
+# sets this, so those tests can never be skipped there unnoticed.
+if os.environ.get("CAMPAIGN_REQUIRE_SHARED") and not (
+    SHARED_ARTICLE.is_file() and SHARED_DATA.is_file()
+):
+    raise RuntimeError(f"CAMPAIGN_REQUIRE_SHARED is set but {ROOT.parent / 'shared'} is missing")
 
 
 @dataclass
