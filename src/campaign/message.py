@@ -6,7 +6,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
-from email.header import Header, decode_header
+from email.header import Header
 from email.utils import formataddr
 
 from campaign.safety import display_name_problem, invisible_problem
@@ -114,15 +114,16 @@ def _qp(text: str) -> bytes:
     lines = _LINE_ENDS.split(text) if "\r" in text else text.split("\n")
     if lines[-1] == "" and len(lines) > 1:
         lines.pop()
-    encoded = []
     cache = _QP_LINES
-    for line in lines:
-        found = cache.get(line)
-        if found is None:
-            found = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
-            if len(cache) < _QP_LIMIT:
-                cache[line] = found
-        encoded.append(found)
+    encoded = list(map(cache.get, lines))  # in C: most lines are in every copy of the letter
+    if None in encoded:
+        for index, found in enumerate(encoded):
+            if found is None:
+                line = lines[index]
+                found = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
+                if len(cache) < _QP_LIMIT:
+                    cache[line] = found
+                encoded[index] = found
     encoded.append(b"")
     return b"\n".join(encoded)
 
@@ -200,37 +201,71 @@ _TO = re.compile(
 )
 
 
+# One field's value as we write it: its first line, then any folded continuation lines.
+_VALUE = rb"[^\r\n]*\n(?:[ \t][^\r\n]*\n)*"
+
+
+def _block(names: list[str]) -> re.Pattern[bytes]:
+    """The whole header block with exactly these fields in this order; group 1 is To's value."""
+    fields = [
+        rb"To: (" + _VALUE + rb")" if name == "To" else re.escape(name.encode()) + rb": " + _VALUE
+        for name in names
+    ]
+    return re.compile(b"".join(fields) + rb"\n")
+
+
+_BLOCKS = {shape: _block(names) for shape, names in _EXPECTED_NAMES.items()}
+
+
 def verify(header_bytes: bytes, to_email: str, reply_to: bool) -> None:
     """Read the header block back: its field names and single To address must be ours.
 
     Defence in depth against header injection: the values were checked before, so any
     difference here is a bug in this program, and the export stops. The check is strict
-    on purpose (a whitelist of what this module writes) and cheap enough for every message.
+    on purpose (a whitelist of what this module writes) and cheap enough for every message:
+    one regular expression matches the whole block, and only a mismatch is looked at closer.
     """
+    multipart = b"\nContent-Type: multipart/" in header_bytes
+    block = _BLOCKS[reply_to, multipart].fullmatch(header_bytes)
+    if block is None:
+        _explain(header_bytes, reply_to)
+        raise InternalError("message header block is not in the form this program writes")
+    to_value = block.group(1).replace(b"\n", b"").decode("ascii")  # unfolded
+    to = _TO.fullmatch(to_value)
+    if to is None or to.group(1) != to_email:
+        raise InternalError(f"message To came out as {to_value!r}, expected one: {to_email}")
+    if b"=?" in header_bytes:
+        _check_encoded_words(header_bytes.split(b"\n")[:-2])
+
+
+def _explain(header_bytes: bytes, reply_to: bool) -> None:
+    """Raise InternalError saying how a header block differs from what we write."""
     names: list[str] = []
-    to_value = ""
     lines = header_bytes.split(b"\n")
     if lines[-2:] != [b"", b""]:
         raise InternalError("message header block does not end with one blank line")
     for line in lines[:-2]:
         if line[:1] in (b" ", b"\t") and names:
-            if names[-1] == "To":
-                to_value += line.decode("ascii")
             continue
         match = _FIELD_NAME.match(line)
         if match is None:
             raise InternalError(f"message header line is not a field: {line[:60]!r}")
         names.append(match.group(1).decode("ascii"))
-        if names[-1] == "To":
-            to_value = line[match.end() :].decode("ascii").lstrip(" ")
     expected = _EXPECTED_NAMES[reply_to, b"\nContent-Type: multipart/" in header_bytes]
     if names != expected:
         raise InternalError(f"message headers came out as {names}, expected {expected}")
-    to = _TO.fullmatch(to_value)
-    if to is None or to.group(1) != to_email:
-        raise InternalError(f"message To came out as {to_value!r}, expected one: {to_email}")
-    if b"=?" in header_bytes:
-        _check_encoded_words(lines[:-2])
+
+
+# The only encoded-words this module writes (Header() and formataddr() with utf-8), matched
+# wherever '=?' appears: any other kind in a header block is a bug, whatever it decodes to.
+_ENCODED_WORD = re.compile(r"=\?(utf-8|us-ascii)\?([bq])\?([!->@-~]*)\?=", re.IGNORECASE)
+
+
+def _decode_word(word: re.Match[str]) -> str:
+    charset, encoding, data = word.groups()
+    raw = data.encode("ascii")
+    decoded = binascii.a2b_base64(raw) if encoding in "bB" else binascii.a2b_qp(raw, header=True)
+    return decoded.decode(charset)
 
 
 def _check_encoded_words(lines: list[bytes]) -> None:
@@ -246,14 +281,16 @@ def _check_encoded_words(lines: list[bytes]) -> None:
         else:
             name, _, value = line.partition(b":")
             fields.append((name, value))
-    for name, value in fields:
-        if b"=?" not in value:
+    for name, raw in fields:
+        if b"=?" not in raw:
             continue
-        try:
-            text = "".join(
-                part.decode(charset or "ascii") if isinstance(part, bytes) else part
-                for part, charset in decode_header(value.decode("ascii"))
+        value = raw.decode("ascii").strip()
+        if "=?" in _ENCODED_WORD.sub(" ", value):
+            raise InternalError(
+                f"message header has an encoded-word of a kind we never write: {value[:60]!r}"
             )
+        try:
+            text = _ENCODED_WORD.sub(_decode_word, value)
         except (ValueError, LookupError) as exc:  # binascii.Error and UnicodeError included
             raise InternalError(f"message header has an unreadable encoded-word: {exc}") from None
         if reason := invisible_problem(text):

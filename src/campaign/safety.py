@@ -73,7 +73,9 @@ def invisible_problem(value: str) -> str | None:
     Line breaks, controls, invisible formatting characters (zero-width, bidi overrides) and
     special spaces: what a column name or a header value must not contain.
     """
-    if value.isprintable() and value.isascii():
+    if value.isprintable():
+        # Everything refused below is 'Other' or 'Separator' in Unicode (but the ASCII space),
+        # which is what str.isprintable() rejects: decided in C for any name.
         return None
     for char in value:
         if char in _LINE_BREAKS:
