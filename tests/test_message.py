@@ -163,6 +163,24 @@ class TestEncodings:
         assert all(len(line) <= 76 for line in encoded.split(b"\n"))
         assert _qp(text) == encoded
 
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.text(
+            alphabet=st.sampled_from("aé€😀 _=?!*+-/()<>,:;'\"") | st.characters(codec="utf-8"),
+            min_size=1,
+            max_size=300,
+        ).filter(lambda s: not s.isascii() and header_problem(s) is None)
+    )
+    def test_non_ascii_subject_parses_back(self, subject: str) -> None:
+        """The hand-made encoded-words: whole characters, at most 75 columns, lines of 78."""
+        data = ours("A", "a@example.org", subject, "x\n", None, "k")
+        assert parsed(data)["headers"]["Subject"] == subject  # type: ignore[index]
+        head = data.split(b"\n\n", 1)[0].decode("ascii")
+        field = head[head.index("\nSubject: ") + 1 : head.index("\nDate: ")]
+        assert all(len(line) <= 78 for line in field.split("\n"))
+        words = field.removeprefix("Subject: ").split("\n ")
+        assert all(len(word) <= 75 and word.startswith("=?utf-8?q?") for word in words)
+
     @settings(max_examples=200, deadline=None)
     @given(st.text(alphabet=st.sampled_from("abc ()<>,:;'\"-"), min_size=79, max_size=300))
     def test_folded_subject_parses_back(self, subject: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 SENATE = ("United States Senate", "Washington, DC 20510")
 HOUSE = ("United States House of Representatives", "Washington, DC 20515")
@@ -44,6 +45,7 @@ def full_name(values: dict[str, str]) -> str:
     return " ".join(part.strip() for part in parts if part.strip())
 
 
+@lru_cache(maxsize=1024)  # a campaign has a few dozen titles
 def salutation_title(title: str) -> str:
     """'Secretary of Homeland Security' -> 'Secretary'; 'Director, ICE' -> 'Director'."""
     return _SHORT_TITLE.split(title.strip(), maxsplit=1)[0]
@@ -101,30 +103,50 @@ def _is_district(value: str) -> bool:
 
 def member_problems(values: dict[str, str], names_constituency: bool) -> list[str]:
     """What would make a wrong letter to a member of Congress: title, state, district."""
-    title = values["title"].strip()
+    return list(
+        _member_problems(
+            values["title"], values.get("state", ""), values.get("district", ""), names_constituency
+        )
+    )
+
+
+# Titles, states and districts come in a few hundred combinations however long the list:
+# each is worked out once. (Bounded: a list of unique nonsense cannot grow it.)
+@lru_cache(maxsize=4096)
+def _member_problems(
+    title: str, state: str, district: str, names_constituency: bool
+) -> tuple[str, ...]:
+    title = title.strip()
     for known in MEMBER_TITLES:
         if title != known and title.lower() == known.lower():
-            return [f"column 'title': write {title!r} as {known!r} (titles are matched exactly)"]
+            return (f"column 'title': write {title!r} as {known!r} (titles are matched exactly)",)
     if chamber(title) is None:
-        return []
+        return ()
     found = []
-    state = values.get("state", "").strip()
+    state = state.strip()
     if state and state.upper() not in STATES:
         found.append(f"column 'state': {state!r} is not a two-letter state or territory code")
     elif not state and names_constituency:
         found.append("column 'state' is empty, and the letter names the member's state")
-    district = values.get("district", "").strip()
+    district = district.strip()
     if title == "Representative" and district and not _is_district(district):
         found.append(f"column 'district': {district!r} is not a district number (0 means at large)")
-    return found
+    return tuple(found)
 
 
 def constituency(values: dict[str, str]) -> str:
     """'California', 'Wyoming (at large)', "Texas's 18th congressional district"; '' otherwise."""
-    code = values.get("state", "").strip()
+    return _constituency(
+        values.get("state", ""), values.get("district", ""), values.get("title", "")
+    )
+
+
+@lru_cache(maxsize=4096)
+def _constituency(code: str, district: str, title: str) -> str:
+    code = code.strip()
     state = STATES.get(code.upper(), code)
-    district = values.get("district", "").strip()
-    if not state or values.get("title", "").strip() != "Representative" or not district:
+    district = district.strip()
+    if not state or title.strip() != "Representative" or not district:
         return state
     if district in AT_LARGE:
         return f"{state} (at large)"

@@ -6,8 +6,10 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from email.charset import Charset
 from email.header import Header
 from email.utils import formataddr
+from typing import cast
 
 from campaign.safety import display_name_problem, invisible_problem
 
@@ -33,13 +35,45 @@ class Envelope:
 
 def encode_header(name: str, value: str) -> str:
     """``Name: value`` folded to 78 columns, RFC 2047-encoded when not ASCII."""
-    if value.isascii() and len(name) + 2 + len(value) <= 78:
-        return f"{name}: {value}"
-    if value.isascii() and "  " not in value and value == value.strip():
-        return f"{name}: " + _fold(value, len(name) + 2)
-    charset = "us-ascii" if value.isascii() else "utf-8"
-    folded = Header(value, charset, header_name=name).encode(linesep=NL)
-    return f"{name}: {folded}"
+    if value.isascii():
+        if len(name) + 2 + len(value) <= 78:
+            return f"{name}: {value}"
+        if "  " not in value and value == value.strip():
+            return f"{name}: " + _fold(value, len(name) + 2)
+        return f"{name}: " + Header(value, "us-ascii", header_name=name).encode(linesep=NL)
+    return f"{name}: " + _q_words(value, len(name) + 2)
+
+
+# RFC 2047 'Q' encoding, byte by byte: letters, digits and the specials allowed in every kind
+# of header (RFC 2047, 5 (3)) stay as they are, a space becomes '_', the rest '=XX'.
+_Q_BYTE = [
+    chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "!*+-/") else f"={b:02X}"
+    for b in range(256)
+]
+_Q_BYTE[0x20] = "_"
+_Q_WORD_ROOM = 75 - len("=?utf-8?q??=")  # an encoded-word is at most 75 characters
+
+
+def _q_words(value: str, used: int) -> str:
+    """Unstructured text (a Subject) as RFC 2047 'Q' encoded-words, one per line.
+
+    Each word holds whole characters, so each decodes on its own; readers join adjacent words
+    and drop the folding between them (RFC 2047, 6.2), giving back the text exactly. The first
+    line also holds ``used`` columns ('Subject: '), and no line is longer than 78 columns.
+    """
+    words: list[str] = []
+    current: list[str] = []
+    size = 0
+    room = min(_Q_WORD_ROOM, 78 - used - len("=?utf-8?q??="))
+    for char in value:
+        encoded = "".join([_Q_BYTE[b] for b in char.encode("utf-8")])
+        if current and size + len(encoded) > room:
+            words.append("".join(current))
+            current, size, room = [], 0, _Q_WORD_ROOM
+        current.append(encoded)
+        size += len(encoded)
+    words.append("".join(current))
+    return (NL + " ").join([f"=?utf-8?q?{word}?=" for word in words])
 
 
 # RFC 5322's limit for one header line, less room for the field name.
@@ -65,6 +99,9 @@ def _fold(value: str, used: int) -> str:
     return (NL + " ").join(lines)
 
 
+_UTF8 = Charset("utf-8")
+
+
 def address(name: str, email: str) -> str:
     """A mailbox for From or To: display name quoted or RFC 2047-encoded as needed.
 
@@ -75,7 +112,7 @@ def address(name: str, email: str) -> str:
     if reason := invisible_problem(name):
         # Header() would quietly fold a line break away: the caller skipped the checks.
         raise InternalError(f"display name {reason}")
-    return formataddr((name, email), charset="utf-8")
+    return formataddr((name, email), charset=_UTF8)
 
 
 def make_envelope(
@@ -115,15 +152,15 @@ def _qp(text: str) -> bytes:
     if lines[-1] == "" and len(lines) > 1:
         lines.pop()
     cache = _QP_LINES
-    encoded = list(map(cache.get, lines))  # in C: most lines are in every copy of the letter
-    if None in encoded:
-        for index, found in enumerate(encoded):
-            if found is None:
-                line = lines[index]
-                found = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
+    found = list(map(cache.get, lines))  # in C: most lines are in every copy of the letter
+    if None in found:
+        for index, line in enumerate(lines):
+            if found[index] is None:
+                qp = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
                 if len(cache) < _QP_LIMIT:
-                    cache[line] = found
-                encoded[index] = found
+                    cache[line] = qp
+                found[index] = qp
+    encoded = cast(list[bytes], found)
     encoded.append(b"")
     return b"\n".join(encoded)
 
@@ -284,13 +321,13 @@ def _check_encoded_words(lines: list[bytes]) -> None:
     for name, raw in fields:
         if b"=?" not in raw:
             continue
-        value = raw.decode("ascii").strip()
-        if "=?" in _ENCODED_WORD.sub(" ", value):
+        text = raw.decode("ascii").strip()
+        if "=?" in _ENCODED_WORD.sub(" ", text):
             raise InternalError(
-                f"message header has an encoded-word of a kind we never write: {value[:60]!r}"
+                f"message header has an encoded-word of a kind we never write: {text[:60]!r}"
             )
         try:
-            text = _ENCODED_WORD.sub(_decode_word, value)
+            text = _ENCODED_WORD.sub(_decode_word, text)
         except (ValueError, LookupError) as exc:  # binascii.Error and UnicodeError included
             raise InternalError(f"message header has an unreadable encoded-word: {exc}") from None
         if reason := invisible_problem(text):

@@ -22,7 +22,7 @@ from campaign.errors import CampaignError, Problems, did_you_mean
 from campaign.message import HEADER_LINE, Envelope, address, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
-from campaign.safety import body_problem, display_name_problem, header_problem
+from campaign.safety import body_problem, display_name_problem, header_problem, headers_safe
 from campaign.settings import Campaign, load_campaign
 from campaign.sources import quote_problem
 from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
@@ -88,6 +88,7 @@ class Job:
         self.file = RecipientsFile(options.recipients, options.recipients_display, options.encoding)
         self.problems.extend(self.file.problems)
         self.uses: dict[str, Uses] = {}
+        self._facts: dict[str, tuple[tuple[str, ...], bool]] = {}
         self._check_campaign()
         self._check_columns()
 
@@ -210,33 +211,31 @@ class Job:
                 f"column 'audience': unknown audience {audience!r} (known: {known})"
                 + did_you_mean(audience, self.campaign.audiences)
             )
-        header_columns = dict.fromkeys(NAME_COLUMNS)
-        if audience in self.uses:
-            header_columns.update(dict.fromkeys(self.uses[audience].header_columns))
-        for column, value in values.items():
-            if column in header_columns or column == "email":
-                continue  # held to the header rules below, which include these: one report
-            reason = body_problem(value)
-            if reason:
-                errors.append(f"column '{column}' {reason}")
+        header_columns, names_state = self._audience_facts(audience)
+        # Each check runs once over the whole row first, in C; only a row that fails it is
+        # looked at column by column, to say which column and why.
+        if body_problem("".join(values.values())):
+            for column, value in values.items():
+                if column in header_columns or column == "email":
+                    continue  # held to the header rules below, which include these: one report
+                reason = body_problem(value)
+                if reason:
+                    errors.append(f"column '{column}' {reason}")
         for column in ("title", "last_name"):
             if column in values and not values[column].strip():
                 errors.append(f"column '{column}' is empty")
         header_errors = False
-        for column in header_columns:
-            cell = values.get(column)
-            if cell is not None and (reason := header_problem(cell)):
-                errors.append(f"column '{column}' {reason}; it would go into a mail header")
-                header_errors = True
+        if not headers_safe([values[c] for c in header_columns if c in values]):
+            for column in header_columns:
+                cell = values.get(column)
+                if cell is not None and (reason := header_problem(cell)):
+                    errors.append(f"column '{column}' {reason}; it would go into a mail header")
+                    header_errors = True
         self._check_email(values.get("email", ""), recipient)
         if audience not in self.campaign.audiences or any(
             not values.get(c, "").strip() for c in ("title", "last_name")
         ):
             return recipient
-        uses = self.uses.get(audience)
-        names_state = uses is not None and bool(
-            {"constituency", "state"} & ({*uses.fields} | {*uses.subject_fields})
-        )
         errors.extend(addressing.member_problems(values, names_state))
         computed = dict(values)
         computed["full_name"] = addressing.full_name(values)  # trimmed; blank: first and last
@@ -273,6 +272,21 @@ class Job:
         if reason := header_problem(recipient.subject):
             errors.append(f"the rendered subject {reason}")
         return recipient
+
+    def _audience_facts(self, audience: str) -> tuple[tuple[str, ...], bool]:
+        """The columns that reach a header for this audience, and whether its letters name
+        the member's state: worked out once per audience."""
+        found = self._facts.get(audience)
+        if found is None:
+            columns = dict.fromkeys(NAME_COLUMNS)
+            uses = self.uses.get(audience)
+            if uses is not None:
+                columns.update(dict.fromkeys(uses.header_columns))
+            names_state = uses is not None and bool(
+                {"constituency", "state"} & ({*uses.fields} | {*uses.subject_fields})
+            )
+            found = self._facts[audience] = (tuple(columns), names_state)
+        return found
 
     def _check_email(self, raw: str, recipient: Recipient) -> None:
         errors = recipient.problems

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MethodType
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template
+from jinja2 import FileSystemLoader, StrictUndefined, Template, nodes
 from jinja2.exceptions import TemplateError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -62,6 +62,11 @@ class LetterSandbox(SandboxedEnvironment):
             kwargs.pop("_block_vars", None)
             return __obj(*args, **kwargs)
         return super().call(__context, __obj, *args, **kwargs)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict, not Jinja's ChainMap: each template context copies its keys, and a
+        # dict copies much faster. Globals never change once the templates are loaded.
+        return {**self.globals, **(d or {})}
 
     def get_template(
         self,
@@ -179,6 +184,49 @@ class Footnotes:
         return found
 
 
+_SUBJECT_CACHE = 4_096
+# The names a subject may use and still be worked out once per distinct set of field values:
+# the render context, whose other entries are the same for every letter of a run.
+_CONTEXT = {"recipient", "campaign", "date", "citations", "cite", "references", "quote"}
+
+
+def _only_fields(tree: nodes.Template) -> tuple[str, ...] | None:
+    """The recipient fields a template reads, when its output depends on nothing else that
+    changes from letter to letter; None when it may (the whole recipient, Jinja globals such
+    as lipsum(), the random filter, other templates)."""
+    if any(tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
+        return None
+    if any(f.name == "random" for f in tree.find_all(nodes.Filter)):
+        return None
+    stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    loaded = [n for n in tree.find_all(nodes.Name) if n.ctx == "load"]
+    if any(n.name not in _CONTEXT and n.name not in stored for n in loaded):
+        return None
+    if "recipient" in stored:
+        return None
+    fields: dict[str, None] = {}
+    reads = 0
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name == "recipient"):
+            continue
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            name = node.arg.value
+        else:
+            return None  # recipient[some_expression]
+        if name in _DICT_ATTRIBUTES:
+            return None  # recipient.items: the dict itself
+        fields[name] = None
+        reads += 1
+    # Every use of the recipient must be one of the field reads counted above.
+    if reads != sum(1 for n in loaded if n.name == "recipient"):
+        return None
+    return tuple(fields)
+
+
 _HELPERS = frozenset((Footnotes.cite, Footnotes.references, Footnotes.quote))
 
 
@@ -202,6 +250,9 @@ class Renderer:
         self.text_sources = Sources(campaign.citations, campaign.quotes, html=False)
         self.html_sources = Sources(campaign.citations, campaign.quotes, html=True)
         self._subjects: dict[str, Template] = {}
+        # Subjects made only from a few recipient fields, by those fields' values.
+        self._subject_fields: dict[str, tuple[str, ...] | None] = {}
+        self._subject_cache: dict[tuple[str | None, ...], str] = {}
         self._texts: dict[str, Template] = {}
         self._htmls: dict[str, Template] = {}
 
@@ -209,6 +260,7 @@ class Renderer:
         """Load an audience's templates; raises TemplateError subclasses for the caller."""
         spec = self.campaign.audiences[audience]
         self._subjects[audience] = self.text_env.from_string(spec.subject)
+        self._subject_fields[audience] = _only_fields(self.text_env.parse(spec.subject))
         self._texts[audience] = self.text_env.get_template(spec.template)
         if spec.html_template:
             self._htmls[audience] = self.html_env.get_template(spec.html_template)
@@ -229,11 +281,21 @@ class Renderer:
         }
 
     def subject(self, audience: str, recipient: dict[str, str], date: str) -> str:
+        fields = self._subject_fields.get(audience)
+        key = None
+        if fields is not None:
+            key = (audience, date, *[recipient.get(name) for name in fields])
+            found = self._subject_cache.get(key)
+            if found is not None:
+                return found
         notes = Footnotes(self.text_sources)
         line = self.campaign.audiences[audience].subject_line
         where = f"{self.campaign.settings_file.display}:{line}"
         text = self._run(self._subjects[audience], self._context(recipient, date, notes), where)
-        return " ".join(text.split())
+        subject = " ".join(text.split())
+        if key is not None and len(self._subject_cache) < _SUBJECT_CACHE:
+            self._subject_cache[key] = subject
+        return subject
 
     def letter(
         self, audience: str, recipient: dict[str, str], date: str, with_html: bool = True
