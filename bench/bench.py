@@ -277,6 +277,19 @@ def tools(with_jobs: bool) -> list[Tool]:
     return found
 
 
+def compile_sources() -> None:
+    """Byte-compile this project's modules before timing anything.
+
+    pip compiled mailmerge's modules when it installed them; an editable install leaves ours
+    as source, and with PYTHONDONTWRITEBYTECODE set (as on some machines) every run would
+    compile them again: about 40 ms a process that has nothing to do with the letters.
+    """
+    import compileall
+
+    if not compileall.compile_dir(REPO / "src", quiet=1):
+        sys.exit("could not byte-compile src/")
+
+
 def export_has_jobs() -> bool:
     """Whether `campaign export --help` offers --jobs (another change may add it)."""
     shown = subprocess.run(
@@ -519,6 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         profile(args.profile, args.seed, args.top, args.tmpdir)
         return 0
+    compile_sources()
     started = time.perf_counter()
     sizes = sorted(set(args.sizes))
     runs_for = {n: args.runs or (3 if n < LARGE else 1) for n in sizes}

@@ -83,6 +83,12 @@ def _name_hash(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
 
 
+def _has(hashes: array[int], wanted: int) -> bool:
+    """Whether sorted ``hashes`` holds ``wanted``."""
+    index = bisect.bisect_left(hashes, wanted)
+    return index < len(hashes) and hashes[index] == wanted
+
+
 class Output:
     """The output folder: staging, the manifest, and the final moves.
 
@@ -137,9 +143,7 @@ class Output:
 
     def ours(self, name: str) -> bool:
         """Whether an earlier export wrote ``name`` (it is in the manifest)."""
-        wanted = _name_hash(name)
-        index = bisect.bisect_left(self.manifest, wanted)
-        return index < len(self.manifest) and self.manifest[index] == wanted
+        return bool(self.manifest) and _has(self.manifest, _name_hash(name))
 
     def staged(self) -> Iterator[str]:
         """Every staged file's name, letters in row order, then the others."""
@@ -172,9 +176,14 @@ class Output:
         few names and how many in all."""
         shown: list[str] = []
         count = 0
+        present = self._present()
+        if not present:
+            return shown, count  # a new or empty folder: nothing can be in the way
         folder_fd = os.open(self.folder, os.O_RDONLY)
         try:
             for name in self.staged():
+                if not _has(present, _name_hash(name)):
+                    continue  # not in the folder: one lookup instead of a stat() per letter
                 try:
                     found = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
                 except FileNotFoundError:
@@ -197,6 +206,16 @@ class Output:
         finally:
             os.close(folder_fd)
         return shown, count
+
+    def _present(self) -> array[int]:
+        """The names already in the output folder (but our staging), as sorted hashes."""
+        with os.scandir(self.folder) as entries:
+            return array(
+                "Q",
+                sorted(
+                    _name_hash(e.name) for e in entries if not e.name.startswith(STAGING_PREFIX)
+                ),
+            )
 
     def commit(self, stale: tuple[str, ...] = (), letters: str | None = None) -> int:
         """Record, then move every staged file into place; remove our own stale files.
@@ -235,9 +254,7 @@ class Output:
         current = array("Q", sorted(_name_hash(name) for name in self.staged()))
 
         def is_current(name: str) -> bool:
-            wanted = _name_hash(name)
-            index = bisect.bisect_left(current, wanted)
-            return index < len(current) and current[index] == wanted
+            return _has(current, _name_hash(name))
 
         removed = 0
         manifest_tmp = self.staging / MANIFEST
@@ -425,6 +442,7 @@ def work(
         chunk.part = _part_name(first)
         handle = open(staging / chunk.part, "wb")  # noqa: SIM115 (closed below)
     offset = 0
+    done = 0  # rows taken, for the progress bar
     folder_fd = os.open(staging, os.O_RDONLY)
     # The names of the letters staged, in row order: Output.staged() reads them back.
     names = open(staging / _names_file(first), "w", encoding="utf-8")  # noqa: SIM115
@@ -476,13 +494,16 @@ def work(
                 chunk.offsets.append(offset)
                 offset += len(record)
                 chunk.written += 1
-            if progress is not None:
-                progress(1)
+            done += 1
+            if progress is not None and done % 256 == 0:
+                progress(256)  # a progress bar redrawn per letter would cost more than the letter
     finally:
         names.close()
         os.close(folder_fd)
         if handle is not None:
             handle.close()
+    if progress is not None and done % 256:
+        progress(done % 256)
     chunk.offsets.append(offset)
     return chunk
 
@@ -491,9 +512,11 @@ def _write_new(folder_fd: int, name: str, data: bytes) -> None:
     """Create ``name`` in the staging folder (by descriptor: no path joins per letter)."""
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=folder_fd)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        written = os.write(fd, data)
+        if written < len(data):  # a short write: go on from where it stopped
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 

@@ -100,6 +100,9 @@ def _fold(value: str, used: int) -> str:
 
 
 _UTF8 = Charset("utf-8")
+# formataddr()'s own: a name with any of these is quoted, and these are escaped inside quotes.
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+_ESCAPES = re.compile(r'[\\"]')
 
 
 def address(name: str, email: str) -> str:
@@ -112,6 +115,11 @@ def address(name: str, email: str) -> str:
     if reason := invisible_problem(name):
         # Header() would quietly fold a line break away: the caller skipped the checks.
         raise InternalError(f"display name {reason}")
+    if name and name.isascii() and email.isascii():
+        # What formataddr() does with an ASCII name, without its detours.
+        if _SPECIALS.search(name):
+            return '"' + _ESCAPES.sub(r"\\\g<0>", name) + f'" <{email}>'
+        return f"{name} <{email}>"
     return formataddr((name, email), charset=_UTF8)
 
 

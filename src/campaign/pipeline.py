@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import unicodedata
 from array import array
@@ -363,6 +362,9 @@ class Duplicate:
         return f"column 'email' {raw!r} duplicates the address on line {self.first}"
 
 
+_HASH_MASK = (1 << 64) - 1
+
+
 class Seen:
     """Each row's normalized address as a 64-bit hash with its line: 16 bytes a row.
 
@@ -375,8 +377,9 @@ class Seen:
 
     def add(self, recipient: Recipient) -> None:
         if recipient.dedupe_key:
-            digest = hashlib.blake2b(recipient.dedupe_key.encode(), digest_size=8).digest()
-            self.hashes.append(int.from_bytes(digest, "big"))
+            # Python's own 64-bit string hash: the same in every process of a run (--jobs
+            # forks), and a collision only costs a second look at the rows concerned.
+            self.hashes.append(hash(recipient.dedupe_key) & _HASH_MASK)
             self.lines.append(recipient.row.line)
 
     def extend(self, other: Seen) -> None:
@@ -385,10 +388,15 @@ class Seen:
 
     def collisions(self) -> set[int]:
         """Lines whose hash another row shares: the only rows that may be duplicates."""
+        buckets = [array("Q") for _ in range(16)]
+        for h in self.hashes:  # sixteen small sorts instead of one large list: flat memory
+            buckets[h >> 60].append(h)
         repeated: set[int] = set()
-        for top in range(16):  # sixteen small sorts instead of one large list: flat memory
-            bucket = sorted(h for h in self.hashes if h >> 60 == top)
-            repeated.update(a for a, b in itertools.pairwise(bucket) if a == b)
+        for bucket in buckets:
+            ordered = sorted(bucket)
+            repeated.update(a for a, b in itertools.pairwise(ordered) if a == b)
+        if not repeated:
+            return set()
         return {line for h, line in zip(self.hashes, self.lines, strict=True) if h in repeated}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, Template, nodes
 from jinja2.exceptions import TemplateError
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from campaign.errors import CampaignError
@@ -30,8 +30,11 @@ class RenderError(CampaignError):
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
-class LetterSandbox(SandboxedEnvironment):
+class LetterSandbox(ImmutableSandboxedEnvironment):
     """Jinja's sandbox, with shortcuts for what every letter does many times.
+
+    The immutable sandbox: a template cannot change a list or dict it is given (the campaign
+    settings, the citations, the recipient), so one letter cannot change the next.
 
     Each shortcut returns what the sandbox itself would, only sooner; anything else goes
     through the sandbox's own checks. Tests compare both on the sample and on hostile templates.
@@ -196,7 +199,10 @@ def _only_fields(tree: nodes.Template) -> tuple[str, ...] | None:
     as lipsum(), the random filter, other templates)."""
     if any(tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
         return None
-    if any(f.name == "random" for f in tree.find_all(nodes.Filter)):
+    if any(f.name == "random" for f in tree.find_all(nodes.Filter)) or any(
+        c.value == "random"
+        for c in tree.find_all(nodes.Const)  # map('random')
+    ):
         return None
     stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     loaded = [n for n in tree.find_all(nodes.Name) if n.ctx == "load"]

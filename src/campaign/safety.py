@@ -140,6 +140,9 @@ _SLUG_DROP = re.compile(r"[^a-z0-9]+")
 
 def slug(value: str, limit: int = 60) -> str:
     """An ASCII file-name fragment: letters, digits and single dashes, never empty."""
-    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    if value.isascii():
+        folded = value  # NFKD leaves ASCII as it is
+    else:
+        folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
     text = _SLUG_DROP.sub("-", folded.lower()).strip("-")
     return text[:limit].rstrip("-") or "recipient"
