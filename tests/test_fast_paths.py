@@ -30,7 +30,15 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, 
 from campaign.errors import CampaignError
 from campaign.message import InternalError, build, encode_header, make_envelope, verify
 from campaign.pipeline import Job, Options
-from campaign.render import Footnotes, LetterSandbox, Renderer, Sources, _nl2br, _only_fields
+from campaign.render import (
+    Footnotes,
+    LetterSandbox,
+    Renderer,
+    RenderError,
+    Sources,
+    _nl2br,
+    _only_fields,
+)
 from campaign.safety import header_problem
 from campaign.settings import Campaign as CampaignData
 from campaign.settings import Citation, Quote, load_campaign
@@ -46,6 +54,16 @@ RECIPIENT = {"title": "Senator", "last_name": "Padilla", "items": "x", "keys": "
 PARTS = {
     "part": "{{ recipient.title }}{{ cite('k') }}",
     "loop": "{% for i in range(2) %}{% include 'part' %}{% endfor %}",
+    # For the inlined includes: what an include sets stays in it; it sees the loop variable
+    # and the names set where it is included; its macros and its own includes work.
+    "sets": "{% set x = 'inner' %}{{ x }}",
+    "box": "[{{ box }}]",
+    "macro": "{% macro m(v) %}<{{ v }}>{% endmacro %}{{ m(recipient.title) }}",
+    "nested": "({% include 'part' %})",
+    "uses_loop": "{{ loop.index }}",
+    "escapes": "{{ '<b>' }}",
+    "missing_name": "{{ nobody }}",
+    "own_autoescape": "{% autoescape false %}{{ '<i>' }}{% endautoescape %}",
 }
 # Reprs of bound methods name the object's address, which differs between two dicts.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -89,6 +107,7 @@ def sandboxed(
         "quote": notes.quote,
         "references": notes.references,
         "tool": Tool(),
+        "citations": {"k": CITATION},
     }
     outcome: Outcome
     try:
@@ -133,8 +152,29 @@ SANDBOX_CASES: list[tuple[str, str | type[BaseException]]] = [
     ('{% include "part" %}{% include "part" %}{{ references() }}', "Senator[1]Senator[1]"),
     ('{% include "loop" %}', "Senator[1]Senator[1]"),
     ('{% include "absent" %}', Exception),  # TemplateNotFound, whichever subclass: compared
+    ("{% set x = 'outer' %}{% include 'sets' %}{{ x }}", "innerouter"),
+    ("{% include 'sets' %}{{ x is defined }}", "innerFalse"),
+    ("{% for box in [1, 2] %}{% include 'box' %}{% endfor %}", "[1][2]"),
+    ("{% set box = 'b' %}{% include 'box' %}", "[b]"),
+    ("{% include 'macro' %}{% include 'macro' %}", "<Senator><Senator>"),
+    ("{% include 'nested' %}{% include 'nested' %}{{ references() }}", "(Senator[1])"),
+    ("{% for i in 'ab' %}{% include 'uses_loop' %}{% endfor %}", UndefinedError),
+    # Escaped in HTML letters, as the include's own setting says (compared above).
+    ("{% include 'escapes' %}", "b"),
+    ("{% autoescape false %}{% include 'escapes' %}{% endautoescape %}", "b"),
+    ("{% include 'own_autoescape' %}{{ '<u>' }}", "<i>"),
+    ("{% include 'missing_name' %}", UndefinedError),
+    ("{% include 'part' ignore missing %}{% include 'absent' ignore missing %}", "Senator[1]"),
+    ("{% include 'part' without context %}", UndefinedError),
+    ("{% include ['absent', 'part'] %}", "Senator[1]"),
     ("{{ range(3)|list }} {{ namespace(a=1).a }} {{ lipsum is defined }}", "[0, 1, 2] 1 True"),
     ("{{ recipient|tojson }}", "Padilla"),
+    ('{{ citations["k"].excerpt }} {{ citations.k.number }}', "None K-1"),
+    ("{{ citations.k.page }}|{{ citations.k.line }}", "|"),
+    ("{{ citations.k.missing }}", UndefinedError),
+    ("{{ citations.k.__class__ }}", SecurityError),
+    ("{{ citations.k._hidden }}", UndefinedError),
+    ("{{ citations.k.__eq__(citations.k) }}", SecurityError),
 ]
 
 
@@ -494,3 +534,51 @@ def test_verify_refuses_other_header_blocks(change: Callable[[bytes], bytes]) ->
     assert changed != block
     with pytest.raises(InternalError):
         verify(changed, TO, reply_to=True)
+
+
+# -- Inlined includes ---------------------------------------------------------------------------
+
+
+def test_simple_include_is_inlined() -> None:
+    """An include of a plain template compiles to its text: no lookup at every letter."""
+    env = LetterSandbox(loader=DictLoader(PARTS), undefined=StrictUndefined)
+    inlined = env.compile("{% include 'part' %}", "t", raw=True)
+    assert "_template(" not in inlined
+    for left in (
+        "{% include 'uses_loop' %}",  # an include does not see the caller's 'loop'
+        "{% include 'part' ignore missing %}",
+        "{% include 'part' without context %}",
+        "{% include name %}",
+        "{% autoescape true %}{% include 'part' %}{% endautoescape %}",
+        "{% include 'own_autoescape' %}",
+    ):
+        assert "_template(" in env.compile(left, "t", raw=True), left
+
+
+def test_error_in_an_included_template_names_its_file_and_line(sample: Campaign) -> None:
+    """Inlined or not, a failure inside an include is reported at the include's own line."""
+    letters = sample.letters
+    (letters / "_signature.txt.j2").write_text("Sincerely,\n\n{{ 1 / 0 }}\n")
+    job = Job(Options(sample.root, ".", sample.recipients, "recipients.csv"), NOW)
+    recipient = next(
+        r for r in map(job.prepare, job.rows()) if r.audience == "congress" and not r.problems
+    )
+    with pytest.raises(RenderError) as raised:
+        job.render(recipient)
+    assert raised.value.where == "letters/_signature.txt.j2:3"
+    assert raised.value.message == "division by zero"
+
+
+def test_error_after_an_inlined_include_names_the_parent_line(sample: Campaign) -> None:
+    """Lines after an inlined include keep their own numbers in the parent template."""
+    template = sample.letters / "congress.txt.j2"
+    lines = template.read_text().splitlines()
+    lines.insert(2, "{{ recipient.title.nope() }}")
+    template.write_text("\n".join(lines) + "\n")
+    job = Job(Options(sample.root, ".", sample.recipients, "recipients.csv"), NOW)
+    recipient = next(
+        r for r in map(job.prepare, job.rows()) if r.audience == "congress" and not r.problems
+    )
+    with pytest.raises(RenderError) as raised:
+        job.render(recipient)
+    assert raised.value.where == "letters/congress.txt.j2:3"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -17,8 +17,7 @@ _SIMPLE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):  # a tuple: made once per recipient, it must be cheap
     ascii_email: str
     normalized: str
 

@@ -59,21 +59,34 @@ def salutation(values: dict[str, str]) -> str:
 
 def address_block(values: dict[str, str]) -> str:
     """The inside address, one line each, without a trailing newline."""
-    title = values["title"].strip()
-    lines = [f"The Honorable {full_name(values)}"]
-    office = values.get("office", "").strip()
-    city_line = values.get("city_line", "").strip()
+    office = _address_tail(
+        values["title"],
+        values.get("office", ""),
+        values.get("city_line", ""),
+        values.get("zip", ""),
+        values.get("agency", ""),
+    )
+    return f"The Honorable {full_name(values)}\n{office}"
+
+
+# Offices, agencies and cities repeat from one recipient to the next: each is laid out once.
+@lru_cache(maxsize=4096)
+def _address_tail(title: str, office: str, city_line: str, zip_code: str, agency: str) -> str:
+    title = title.strip()
+    office = office.strip()
+    city_line = city_line.strip()
+    lines = []
     house = chamber(title)
     if house is not None:
         body, default_city = SENATE if house == "senate" else HOUSE
         if office:
             lines.append(office)
         lines.append(body)
-        zip_code = values.get("zip", "").strip()
+        zip_code = zip_code.strip()
         lines.append(city_line or (f"Washington, DC {zip_code}" if zip_code else default_city))
     else:
         lines.append(title)
-        agency = values.get("agency", "").strip()
+        agency = agency.strip()
         if agency:
             lines.append(agency)
         if office:

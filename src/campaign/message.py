@@ -164,6 +164,16 @@ def _qp(text: str) -> bytes:
     if None in found:
         for index, line in enumerate(lines):
             if found[index] is None:
+                if (
+                    len(line) <= 76
+                    and line.isascii()
+                    and line.isprintable()
+                    and "=" not in line
+                    and not line.endswith(" ")
+                    and line != "."
+                ):
+                    found[index] = line.encode("ascii")  # what b2a_qp() gives: the line itself
+                    continue
                 qp = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
                 if len(cache) < _QP_LIMIT:
                     cache[line] = qp

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-from dataclasses import dataclass
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, fields
 from types import MethodType
 from typing import Any
 
@@ -11,6 +11,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, Template, nodes
 from jinja2.exceptions import TemplateError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup, escape
 
 from campaign.errors import CampaignError
@@ -28,6 +29,7 @@ class RenderError(CampaignError):
 
 # Every attribute a dict has: ``recipient.title`` names a key only when it names none of these.
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+_CITATION_FIELDS = frozenset(f.name for f in fields(Citation))
 
 
 class LetterSandbox(ImmutableSandboxedEnvironment):
@@ -40,15 +42,33 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
     through the sandbox's own checks. Tests compare both on the sample and on hostile templates.
     """
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, inline: bool = True, **options: Any) -> None:
         super().__init__(**options)
+        self.inline = inline
         self._loaded: dict[tuple[str, str | None], Template] = {}
 
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
+        # Jinja turns a parsed template into Python here: includes are inlined first.
+        if self.inline:
+            source = _Inliner(self, name, (name,) if name else ()).visit(source)
+        return super()._generate(source, name, filename, defer_init)
+
     def getattr(self, obj: Any, attribute: str) -> Any:
+        kind = type(obj)
         # ``recipient.title``: the sandbox would look for a dict attribute of that name, fail
         # (an exception each time), then read the key. No dict attribute has the name here.
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+        if kind is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
             return obj[attribute]
+        # ``citations["oig-10-63"].excerpt``: a field of our own frozen record, plain data,
+        # which the sandbox would allow after checking the name and the value's type.
+        if kind is Citation and attribute in _CITATION_FIELDS:
+            return getattr(obj, attribute)
         return super().getattr(obj, attribute)
 
     def call(
@@ -86,10 +106,74 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         return found
 
 
-def _make_env(campaign: Campaign, html: bool) -> SandboxedEnvironment:
+# What an included template may not hold to be inlined: blocks and imports belong to a
+# template of their own, autoescape blocks change how an include escapes, and these names mean
+# something else inside an include than where it is written.
+_OWN_TEMPLATE = (
+    nodes.Block,
+    nodes.Extends,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.EvalContextModifier,
+)
+_OWN_NAMES = {"self", "super", "loop", "caller", "varargs", "kwargs"}
+_INLINE_DEPTH = 8
+
+
+class _Inliner(NodeTransformer):
+    """Replace each ``{% include "name" %}`` with the included template's body, in a scope.
+
+    An include costs a template lookup, a new context and a generator at every letter; the
+    inlined body renders the same text (its ``{% set %}`` stays inside, as in an include).
+    Anything unusual is left an include: a computed name, ``ignore missing`` or ``without
+    context``, a template that cannot be read, that uses blocks, imports or the names above,
+    a parent with autoescape blocks, and cycles. The line numbers inside an inlined body are
+    its own file's, so when a letter fails, Renderer renders it again uninlined to say where.
+    """
+
+    def __init__(self, env: LetterSandbox, name: str | None, stack: tuple[str, ...]) -> None:
+        self.env = env
+        self.name = name
+        self.stack = stack
+
+    def visit_Template(self, node: nodes.Template) -> nodes.Node:
+        if any(node.find_all(nodes.EvalContextModifier)):
+            return node
+        return self.generic_visit(node)
+
+    def visit_Include(self, node: nodes.Include) -> nodes.Node:
+        template = node.template
+        if not (
+            isinstance(template, nodes.Const)
+            and isinstance(template.value, str)
+            and node.with_context
+            and not node.ignore_missing
+            and len(self.stack) < _INLINE_DEPTH
+            and self.env.loader is not None
+        ):
+            return node
+        target = self.env.join_path(template.value, self.name or "")
+        if target in self.stack:
+            return node
+        try:
+            source, filename, _ = self.env.loader.get_source(self.env, target)
+            tree = self.env._parse(source, target, filename)
+        except (TemplateError, OSError, ValueError):
+            return node  # the include fails at render time, with its own message
+        if any(tree.find_all(_OWN_TEMPLATE)) or any(
+            n.name in _OWN_NAMES for n in tree.find_all(nodes.Name)
+        ):
+            return node
+        inner = _Inliner(self.env, target, (*self.stack, target))
+        inner.generic_visit(tree)
+        return nodes.Scope(tree.body, lineno=node.lineno)
+
+
+def _make_env(campaign: Campaign, html: bool, inline: bool = True) -> SandboxedEnvironment:
     # The sandbox keeps a shared or downloaded template from reaching Python internals;
     # FileSystemLoader refuses names with '..' or absolute paths, so templates stay in letters/.
     env = LetterSandbox(
+        inline=inline,
         loader=FileSystemLoader(str(campaign.letters)),
         undefined=StrictUndefined,
         autoescape=html,
@@ -256,6 +340,7 @@ class Renderer:
         self.text_sources = Sources(campaign.citations, campaign.quotes, html=False)
         self.html_sources = Sources(campaign.citations, campaign.quotes, html=True)
         self._subjects: dict[str, Template] = {}
+        self._uninlined: dict[bool, SandboxedEnvironment] = {}  # to locate errors: see _run
         # Subjects made only from a few recipient fields, by those fields' values.
         self._subject_fields: dict[str, tuple[str, ...] | None] = {}
         self._subject_cache: dict[tuple[str | None, ...], str] = {}
@@ -297,7 +382,9 @@ class Renderer:
         notes = Footnotes(self.text_sources)
         line = self.campaign.audiences[audience].subject_line
         where = f"{self.campaign.settings_file.display}:{line}"
-        text = self._run(self._subjects[audience], self._context(recipient, date, notes), where)
+        text = self._run(
+            self._subjects[audience], self._context(recipient, date, notes), where=where
+        )
         subject = " ".join(text.split())
         if key is not None and len(self._subject_cache) < _SUBJECT_CACHE:
             self._subject_cache[key] = subject
@@ -307,16 +394,33 @@ class Renderer:
         self, audience: str, recipient: dict[str, str], date: str, with_html: bool = True
     ) -> Letter:
         notes = Footnotes(self.text_sources)
-        text = self._run(self._texts[audience], self._context(recipient, date, notes), None)
+        text = self._run(
+            self._texts[audience],
+            self._context(recipient, date, notes),
+            lambda: self._context(recipient, date, Footnotes(self.text_sources)),
+        )
         html = None
         if with_html and audience in self._htmls:
             html_notes = Footnotes(self.html_sources)
             html = self._run(
-                self._htmls[audience], self._context(recipient, date, html_notes), None
+                self._htmls[audience],
+                self._context(recipient, date, html_notes),
+                lambda: self._context(recipient, date, Footnotes(self.html_sources)),
             )
         return Letter(text, html, tuple(notes.order))
 
-    def _run(self, template: Template, context: dict[str, Any], where: str | None) -> str:
+    def _run(
+        self,
+        template: Template,
+        context: dict[str, Any],
+        again: Callable[[], dict[str, Any]] | None = None,
+        where: str | None = None,
+    ) -> str:
+        """Render; a failure is a RenderError at ``where``, or at the template's file:line.
+
+        ``again`` gives a fresh context, to render a failed letter once more without inlined
+        includes: only then do the line numbers name the file the error is in.
+        """
         try:
             try:
                 # What Template.render() does, less its copy of the context and globals.
@@ -324,13 +428,36 @@ class Renderer:
             except Exception:
                 template.environment.handle_exception()  # re-raised with template lines
         except (TemplateError, CampaignError, ValueError, TypeError, ArithmeticError) as exc:
-            location = where or self._location(exc, template)
+            location = where or self._where(exc, template, again)
             message = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
             raise RenderError(location, message) from None
         except (LookupError, AssertionError, RecursionError) as exc:
             # What a template's own code can raise ({{ {}.pop("x") }}, endless macro recursion).
-            location = where or self._location(exc, template)
+            location = where or self._where(exc, template, again)
             raise RenderError(location, f"{type(exc).__name__}: {exc}") from None
+
+    def _where(
+        self,
+        exc: BaseException,
+        template: Template,
+        again: Callable[[], dict[str, Any]] | None,
+    ) -> str:
+        env = template.environment
+        if not (isinstance(env, LetterSandbox) and env.inline and again and template.name):
+            return self._location(exc, template)
+        html = bool(env.autoescape)
+        plain_env = self._uninlined.get(html)
+        if plain_env is None:
+            plain_env = self._uninlined[html] = _make_env(self.campaign, html, inline=False)
+        plain = plain_env.get_template(template.name)
+        try:
+            try:
+                "".join(plain.root_render_func(plain.new_context(again(), True)))
+            except Exception:
+                plain_env.handle_exception()
+        except Exception as second:
+            return self._location(second, plain)
+        return self._location(exc, template)  # not expected: the same letter, the same text
 
     def _location(self, exc: BaseException, template: Template) -> str:
         """The template file:line an error was raised at, from Jinja's rewritten traceback."""
