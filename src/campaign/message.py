@@ -172,9 +172,9 @@ def _qp(text: str) -> bytes:
                     and not line.endswith(" ")
                     and line != "."
                 ):
-                    found[index] = line.encode("ascii")  # what b2a_qp() gives: the line itself
-                    continue
-                qp = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
+                    qp = line.encode("ascii")  # what b2a_qp() gives: the line itself
+                else:
+                    qp = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
                 if len(cache) < _QP_LIMIT:
                     cache[line] = qp
                 found[index] = qp
