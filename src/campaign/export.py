@@ -12,6 +12,7 @@ import bisect
 import contextlib
 import csv
 import ctypes
+import errno
 import hashlib
 import io
 import json
@@ -101,26 +102,47 @@ class Output:
         self.overwrite = overwrite
         # The folders this run creates, deepest first: a failed run removes them all again.
         self.created = [p for p in (folder, *folder.parents) if not p.exists()]
+        # A folder that does not exist yet is staged beside it under a hidden name and
+        # appears, whole, with one rename when the export succeeds: no move per letter.
+        self.fresh = not os.path.lexists(folder)
+        home = folder.parent if self.fresh else folder
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            if home.exists() and not home.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+            home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CampaignError(f"cannot create output folder {folder}: {exc.strerror}") from None
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise CampaignError(f"cannot write to output folder {folder}: permission denied")
-        with os.scandir(folder) as entries:  # a scan, not a list: the folder may be large
-            stale = [e.path for e in entries if e.name.startswith(STAGING_PREFIX)]
-        for path in stale:
-            # Left by an export that was killed; nothing in it was ever moved into place.
-            shutil.rmtree(path, ignore_errors=True)
-        self.manifest = self._read_manifest()
+        if not os.access(home, os.W_OK | os.X_OK):
+            raise CampaignError(f"cannot write to output folder {home}: permission denied")
+        self._remove_stale()
+        self.manifest = array("Q") if self.fresh else self._read_manifest()
         try:
-            self.staging = folder / f"{STAGING_PREFIX}{os.getpid()}"
+            prefix = self._sibling_prefix if self.fresh else STAGING_PREFIX
+            self.staging = home / f"{prefix}{os.getpid()}"
             self.staging.mkdir()
         except OSError as exc:
-            raise CampaignError(f"cannot write to output folder {folder}: {exc.strerror}") from None
+            raise CampaignError(f"cannot write to output folder {home}: {exc.strerror}") from None
         self.extra: list[str] = []  # files written through write() and open_binary()
         self.removed: set[str] = set()  # staged letters taken back (duplicates)
         self.name_files: list[str] = []  # per process, in row order: the letters it staged
+
+    @property
+    def _sibling_prefix(self) -> str:
+        return f".{self.folder.name}{STAGING_PREFIX}"
+
+    def _remove_stale(self) -> None:
+        """Remove staging folders left by exports that were killed: inside the output folder,
+        and beside it (a new folder's). Nothing in them was ever moved into place."""
+        stale = []
+        if not self.fresh:
+            with os.scandir(self.folder) as entries:  # a scan, not a list: it may be large
+                stale += [e.path for e in entries if e.name.startswith(STAGING_PREFIX)]
+        if self.folder.name:
+            mine = re.compile(re.escape(self._sibling_prefix) + "[0-9]+")
+            with os.scandir(self.folder.parent) as entries:
+                stale += [e.path for e in entries if mine.fullmatch(e.name)]
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
 
     def _manifest_lines(self) -> Iterator[str]:
         path = self.folder / MANIFEST
@@ -176,6 +198,8 @@ class Output:
         few names and how many in all."""
         shown: list[str] = []
         count = 0
+        if self.fresh:
+            return shown, count  # no folder yet, so nothing in the way
         present = self._present()
         if not present:
             return shown, count  # a new or empty folder: nothing can be in the way
@@ -224,6 +248,9 @@ class Output:
         earlier export wrote here for recipients no longer in the list are removed, so the
         folder holds one letter per current recipient. Returns how many were removed.
         """
+        if self.fresh:
+            self._commit_fresh()
+            return 0
         manifest_tmp = self.staging / MANIFEST
         with open(manifest_tmp, "w", encoding="utf-8") as handle:
             for name in self._manifest_lines():
@@ -247,6 +274,24 @@ class Output:
         shutil.rmtree(self.staging)
         _fsync_dir(self.folder)
         return removed
+
+    def _commit_fresh(self) -> None:
+        """Give the staging folder the output folder's name: every file appears at once."""
+        with open(self.staging / MANIFEST, "w", encoding="utf-8") as handle:
+            for name in self.staged():
+                handle.write(f"{name}\n")
+        with os.scandir(self.staging) as entries:
+            internal = [e.path for e in entries if _NAMES_FILE.fullmatch(e.name)]
+        for path in internal:
+            os.unlink(path)
+        try:
+            os.rename(self.staging, self.folder)  # fails if the folder appeared meanwhile
+        except OSError:
+            raise CampaignError(
+                f"{self.folder} was created by something else during the export, so nothing "
+                "was written: run the export again"
+            ) from None
+        _fsync_dir(self.folder.parent)
 
     def _remove_old_letters(self, extension: str) -> int:
         """Delete earlier exports' letters that this one did not write; drop them from the
@@ -419,6 +464,9 @@ class Chunk:
 
 def _names_file(first: int) -> str:
     return f"{NAMES_PREFIX}{first:09d}"
+
+
+_NAMES_FILE = re.compile(re.escape(NAMES_PREFIX) + "[0-9]{9}")
 
 
 def _part_name(first: int) -> str:

@@ -56,9 +56,14 @@ def export_process(
     )
 
 
+def stagings(out: Path) -> list[Path]:
+    """An export's staging folders: inside the output folder, or beside it when it is new."""
+    return [*out.glob(".campaign-tmp-*"), *out.parent.glob(f".{out.name}.campaign-tmp-*")]
+
+
 def staged_files(out: Path) -> int:
     """How many files the running export has staged (counting stops at 500)."""
-    for staging in out.glob(".campaign-tmp-*"):
+    for staging in stagings(out):
         try:
             return sum(1 for _ in itertools.islice(os.scandir(staging), 500))
         except FileNotFoundError:
@@ -70,14 +75,22 @@ class TestCrashSafety:
     """SIGKILL part way, run again: the output is complete, whole and byte-identical."""
 
     @pytest.mark.parametrize(
-        ("count", "jobs"),
-        [(COUNT, "1"), (5_000, "2")],
-        ids=["20000-letters", "5000-letters-2-jobs"],
+        ("count", "jobs", "existing"),
+        [(COUNT, "1", False), (5_000, "2", True)],
+        ids=["20000-letters-new-folder", "5000-letters-2-jobs-existing-folder"],
     )
-    def test_sigkill_then_rerun(self, tmp_path: Path, count: int, jobs: str) -> None:
-        """With --jobs, the workers die with the killed export instead of writing on."""
+    def test_sigkill_then_rerun(
+        self, tmp_path: Path, count: int, jobs: str, existing: bool
+    ) -> None:
+        """With --jobs, the workers die with the killed export instead of writing on.
+
+        A new output folder is staged beside it and appears whole; an existing one gets its
+        staging folder inside and each letter moved in at the end.
+        """
         make_big_campaign(tmp_path, count)
         out, ref = tmp_path / "out", tmp_path / "ref"
+        if existing:
+            out.mkdir()
         # No pipes: a worker left running must not be waited for by reading them to the end.
         victim = export_process(tmp_path, "out", "--jobs", jobs, output=subprocess.DEVNULL)
         reference = export_process(tmp_path, "ref")  # uninterrupted, alongside
@@ -92,10 +105,17 @@ class TestCrashSafety:
         # Killed while rendering: nothing was moved into place, the staging folder is left,
         # and nothing goes on writing into it (a worker takes a moment to receive its SIGKILL).
         time.sleep(0.2)
-        left = listing(out)
-        assert left and all(name.startswith(".campaign-tmp-") for name in left)
+        (staging,) = stagings(out)
+        if existing:
+            assert staging.parent == out
+            assert all(name.startswith(".campaign-tmp-") for name in listing(out))
+        else:
+            assert staging.parent == tmp_path
+            assert not out.exists()
+        left = listing(staging)
+        assert left
         time.sleep(0.3)
-        assert listing(out) == left
+        assert listing(staging) == left
 
         rerun = export_process(tmp_path, "out")
         _, err = rerun.communicate(timeout=300)
@@ -109,6 +129,7 @@ class TestCrashSafety:
         assert [n for n in names if not n.endswith(".eml")] == [".campaign-manifest"]
         assert len(names) == count + 1
         assert not [p for p in out.rglob("*") if p.is_dir() or ".campaign-tmp" in p.name]
+        assert not stagings(out)
         parser = BytesParser(policy=compat32)
         for name in names:
             data = (out / name).read_bytes()
@@ -274,3 +295,6 @@ class TestUnusableOutputFolder:
         result = sample.run("export", "--date", DATE, "--out", "new/folder")
         assert result.exit_code == 1
         assert not (sample.root / "new").exists()
+        result = sample.run("export", "--date", DATE, "--out", "folder")
+        assert result.exit_code == 1
+        assert not [p.name for p in sample.root.iterdir() if "folder" in p.name]
