@@ -24,7 +24,7 @@ test: lint
 	$(BIN)/pytest
 
 # Speed against mailmerge 2.3.0 and a plain Jinja2 loop, in a virtualenv of its own so mailmerge
-# never becomes a dependency. make bench N="5000 20000" RUNS=3 BENCH_ARGS="--tmpdir /dev/shm"
+# never becomes a dependency. make bench N="5000 20000" RUNS=3 BENCH_ARGS="--tmpdir /var/tmp"
 BENCH_VENV ?= bench/.venv
 $(BENCH_VENV)/bin/mailmerge: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)

@@ -582,3 +582,26 @@ def test_error_after_an_inlined_include_names_the_parent_line(sample: Campaign) 
     with pytest.raises(RenderError) as raised:
         job.render(recipient)
     assert raised.value.where == "letters/congress.txt.j2:3"
+
+
+# -- CSV records ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(",\"\r\n ab\t;'é") | st.characters(codec="utf-8")),
+        min_size=2,
+        max_size=12,
+    )
+)
+def test_csv_record_is_what_csv_writer_writes(cells: list[str]) -> None:
+    """The letters CSV's records, quoted by hand, byte for byte as csv.writer quotes them."""
+    import csv
+    import io
+
+    from campaign.export import csv_record
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    assert csv_record(cells) == buffer.getvalue().encode("utf-8")
