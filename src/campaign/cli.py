@@ -13,10 +13,8 @@ import click
 from campaign import __version__
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.export import FORMATS, export
-from campaign.legislators import Filters, import_legislators
 from campaign.message import InternalError, build
 from campaign.pipeline import FORMATS_WITHOUT_EMAIL, Job, Options, Seen, selector_row
-from campaign.preview import html_page, terminal_view
 
 
 class CampaignGroup(click.Group):
@@ -213,10 +211,14 @@ def preview(
             letter.html,
             recipient.key,
         )
+        from campaign.preview import terminal_view  # only preview needs it
+
         click.echo(terminal_view(data))
     else:
         click.echo(f"Subject: {recipient.subject}\n\n{letter.text}")
     if html_file is not None:
+        from campaign.preview import html_page  # only preview needs it
+
         page = html_page(recipient.subject, letter)
         try:
             html_file.write_text(page, encoding="utf-8")
@@ -391,6 +393,8 @@ def import_legislators_command(
     if merge and replace:
         raise click.UsageError("--merge and --replace exclude each other: choose one")
     target = out if out is not None else campaign_dir / "recipients.csv"
+    from campaign.legislators import Filters, import_legislators  # this command's own
+
     result = import_legislators(
         legislators,
         target,

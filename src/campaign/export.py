@@ -11,11 +11,9 @@ from __future__ import annotations
 import bisect
 import contextlib
 import csv
-import ctypes
 import errno
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -25,7 +23,6 @@ import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing import get_context, parent_process
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -639,6 +636,8 @@ def _json_record(recipient: Recipient, letter: Letter) -> str:
         "cited": list(letter.cited),
         "fields": recipient.row.values,
     }
+    import json  # only jsonl needs it
+
     return json.dumps(record, ensure_ascii=False)
 
 
@@ -700,6 +699,8 @@ def run_chunks(
     if len(ranges) == 1:
         first, last = ranges[0]
         return [work(job, fmt, staging, first, last, progress)]
+    from multiprocessing import get_context  # only --jobs needs it: no cost to one process
+
     context = get_context("fork")
     done = context.Value("q", 0)
     pipes = []
@@ -747,10 +748,13 @@ def _die_with_parent() -> None:
 
     Otherwise it would go on writing into a staging folder the next run is removing.
     """
+    import ctypes
+    import multiprocessing
+
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    parent = parent_process()
+    parent = multiprocessing.parent_process()
     if parent is not None and os.getppid() != parent.pid:
         os._exit(1)  # the parent was gone before the line above took effect
 

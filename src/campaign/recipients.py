@@ -28,22 +28,6 @@ class Row:
     errors: list[str] = field(default_factory=list)
 
 
-class _LineCounter:
-    """Feeds lines to csv.reader while remembering how many physical lines it has read."""
-
-    def __init__(self, lines: Iterator[str], first: int) -> None:
-        self._lines = lines
-        self.count = first
-
-    def __iter__(self) -> _LineCounter:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.count += 1
-        return line
-
-
 def _decode_error_line(path: Path, encoding: str) -> int:
     """The first line of ``path`` that does not decode (only looked for once decoding failed)."""
     decoder = codecs.getincrementaldecoder(encoding)()
@@ -224,20 +208,22 @@ class RecipientsFile:
         width = len(self.header)
         handle = self._open()
         try:
-            counter = _LineCounter(iter(handle), 0)
-            for _ in range(self._skip_lines + 1):
-                next(counter)
-            reader = csv.reader(counter, delimiter=self.delimiter, strict=True)
+            lines = iter(handle)
+            skipped = self._skip_lines + 1  # a sep= line, and the header
+            for _ in range(skipped):
+                next(lines)
+            reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
             number = 0
             while True:
-                start = counter.count + 1
+                # reader.line_num: how many physical lines the reader has taken so far.
+                start = skipped + reader.line_num + 1
                 try:
                     fields = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as exc:
                     number += 1
-                    end = counter.count
+                    end = skipped + reader.line_num
                     message = str(exc)
                     if "field larger than field limit" in message:
                         message = f"a field is longer than {FIELD_LIMIT} characters"
@@ -247,14 +233,14 @@ class RecipientsFile:
                     if end > start:
                         message += f"; lines {start}-{end} were read as this one record"
                     yield Row(number, start, {}, [f"unreadable record: {message}"])
-                    if counter.count < start:  # reader consumed nothing: stop, not loop
+                    if end < start:  # reader consumed nothing: stop, not loop
                         break
                     continue
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue  # a blank line is not a record
                 number += 1
                 row = Row(number, start, {})
-                end = counter.count
+                end = skipped + reader.line_num
                 if end > start and (merged := self._merged(fields, width)):
                     row.errors.append(
                         f"unreadable record: a quoted field runs from line {start} to line {end} "
