@@ -555,16 +555,22 @@ def test_simple_include_is_inlined() -> None:
         assert "_template(" in env.compile(left, "t", raw=True), left
 
 
-def test_error_in_an_included_template_names_its_file_and_line(sample: Campaign) -> None:
-    """Inlined or not, a failure inside an include is reported at the include's own line."""
-    letters = sample.letters
-    (letters / "_signature.txt.j2").write_text("Sincerely,\n\n{{ 1 / 0 }}\n")
+def render_error(sample: Campaign) -> pytest.ExceptionInfo[RenderError]:
+    """What rendering the first letter to Congress raises."""
     job = Job(Options(sample.root, ".", sample.recipients, "recipients.csv"), NOW)
     recipient = next(
         r for r in map(job.prepare, job.rows()) if r.audience == "congress" and not r.problems
     )
     with pytest.raises(RenderError) as raised:
         job.render(recipient)
+    return raised
+
+
+def test_error_in_an_included_template_names_its_file_and_line(sample: Campaign) -> None:
+    """Inlined or not, a failure inside an include is reported at the include's own line."""
+    letters = sample.letters
+    (letters / "_signature.txt.j2").write_text("Sincerely,\n\n{{ 1 / 0 }}\n")
+    raised = render_error(sample)
     assert raised.value.where == "letters/_signature.txt.j2:3"
     assert raised.value.message == "division by zero"
 
@@ -575,12 +581,7 @@ def test_error_after_an_inlined_include_names_the_parent_line(sample: Campaign) 
     lines = template.read_text().splitlines()
     lines.insert(2, "{{ recipient.title.nope() }}")
     template.write_text("\n".join(lines) + "\n")
-    job = Job(Options(sample.root, ".", sample.recipients, "recipients.csv"), NOW)
-    recipient = next(
-        r for r in map(job.prepare, job.rows()) if r.audience == "congress" and not r.problems
-    )
-    with pytest.raises(RenderError) as raised:
-        job.render(recipient)
+    raised = render_error(sample)
     assert raised.value.where == "letters/congress.txt.j2:3"
 
 

@@ -13,7 +13,7 @@ import click
 from campaign import __version__
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.export import FORMATS, export
-from campaign.message import InternalError, build
+from campaign.message import InternalError
 from campaign.pipeline import FORMATS_WITHOUT_EMAIL, Job, Options, Seen, selector_row
 
 
@@ -202,15 +202,7 @@ def preview(
         raise CampaignInvalid(job.row_problems(recipient))
     letter = job.render(recipient)
     if recipient.email:
-        data = build(
-            job.envelope,
-            recipient.display_name,
-            recipient.email,
-            recipient.subject,
-            letter.text,
-            letter.html,
-            recipient.key,
-        )
+        data = job.message(recipient, letter)
         from campaign.preview import terminal_view  # only preview needs it
 
         click.echo(terminal_view(data))

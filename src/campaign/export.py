@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from campaign.errors import CampaignError, CampaignInvalid, Problems
-from campaign.message import InternalError, build
+from campaign.message import InternalError
 from campaign.pipeline import Job, Recipient, Seen
 from campaign.recipients import Row
 from campaign.render import Letter, RenderError
@@ -507,16 +507,7 @@ def work(
                 if letter is None:
                     chunk.rejected.append(recipient)
                 elif fmt == "eml":
-                    data = build(
-                        job.envelope,
-                        recipient.display_name,
-                        recipient.email,
-                        recipient.subject,
-                        letter.text,
-                        letter.html,
-                        recipient.key,
-                    )
-                    pending.append((file_name(recipient, "eml"), data))
+                    pending.append((file_name(recipient, "eml"), job.message(recipient, letter)))
                     chunk.written += 1
                 elif fmt == "txt":
                     text = f"Subject: {recipient.subject}\n\n{letter.text}"

@@ -18,7 +18,7 @@ from jinja2.exceptions import TemplateError
 from campaign import addressing
 from campaign.addresses import check_address
 from campaign.errors import CampaignError, Problems, did_you_mean
-from campaign.message import HEADER_LINE, Envelope, address, make_envelope
+from campaign.message import HEADER_LINE, Envelope, address, build, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
 from campaign.safety import body_problem, display_name_problem, header_problem, headers_safe
@@ -341,6 +341,18 @@ class Job:
         ``html=False`` skips the HTML version, for formats that only carry the text.
         """
         return self.renderer.letter(recipient.audience, recipient.fields, self.date, html)
+
+    def message(self, recipient: Recipient, letter: Letter) -> bytes:
+        """The whole .eml message of a rendered letter."""
+        return build(
+            self.envelope,
+            recipient.display_name,
+            recipient.email,
+            recipient.subject,
+            letter.text,
+            letter.html,
+            recipient.key,
+        )
 
     def row_problems(self, recipient: Recipient) -> Problems:
         found = Problems()
