@@ -167,6 +167,10 @@ SANDBOX_CASES: list[tuple[str, str | type[BaseException]]] = [
     ("{% include 'part' ignore missing %}{% include 'absent' ignore missing %}", "Senator[1]"),
     ("{% include 'part' without context %}", UndefinedError),
     ("{% include ['absent', 'part'] %}", "Senator[1]"),
+    # The including template sets, after the include, a name the included one reads.
+    ("{% include 'part' %}|{% set recipient = {'title': 'J'} %}{{ recipient.title }}", "r[1]|J"),
+    ("{% include 'part' %}{% macro cite(k) %}*{% endmacro %}{{ cite('k') }}", "Senator[1]*"),
+    ("{% for i in [1] %}{% include 'box' %}{% set box = 2 %}{% endfor %}", UndefinedError),
     ("{{ range(3)|list }} {{ namespace(a=1).a }} {{ lipsum is defined }}", "[0, 1, 2] 1 True"),
     ("{{ recipient|tojson }}", "Padilla"),
     ('{{ citations["k"].excerpt }} {{ citations.k.number }}', "None K-1"),
@@ -606,3 +610,25 @@ def test_csv_record_is_what_csv_writer_writes(cells: list[str]) -> None:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(cells)
     assert csv_record(cells) == buffer.getvalue().encode("utf-8")
+
+
+def test_unknown_filter_in_an_included_template_names_its_file(sample: Campaign) -> None:
+    """A mistake that shows only once an include is compiled is reported where it is."""
+    (sample.letters / "_signature.txt.j2").write_text("Sincerely,\n\n{{ campaign.signer|titel }}\n")
+    raised = render_error(sample)
+    assert raised.value.where == "letters/_signature.txt.j2:3"
+    assert raised.value.message == "No filter named 'titel'."
+
+
+def test_includes_nested_too_deeply_to_inline_still_render() -> None:
+    """Inlining a chain of deeply nested includes would pass Python's nesting limit: the
+    template is then compiled with real includes, as Jinja does, and renders the same."""
+    depth = 40
+    parts = {
+        f"p{k}": "{% if true %}" * depth + f"{k}{{% include 'p{k + 1}' %}}" + "{% endif %}" * depth
+        for k in range(8)
+    }
+    parts["p8"] = "end"
+    fast = LetterSandbox(loader=DictLoader(parts), undefined=StrictUndefined)
+    slow = ImmutableSandboxedEnvironment(loader=DictLoader(parts), undefined=StrictUndefined)
+    assert fast.get_template("p0").render() == slow.get_template("p0").render() == "01234567end"

@@ -59,6 +59,29 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
             source = _Inliner(self, name, (name,) if name else ()).visit(source)
         return super()._generate(source, name, filename, defer_init)
 
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        jinja_compile: Callable[..., Any] = super().compile  # one signature for its overloads
+        try:
+            return jinja_compile(source, name, filename, raw, defer_init)
+        except (TemplateError, SyntaxError, RecursionError):
+            if not (self.inline and isinstance(source, str)):
+                raise
+        # What inlining brought to light (an unknown filter in an included file, or code
+        # nested too deeply once joined) is the include's to report, when it runs, with its
+        # own file and line: compile the template as Jinja would.
+        self.inline = False
+        try:
+            return jinja_compile(source, name, filename, raw, defer_init)
+        finally:
+            self.inline = True
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         kind = type(obj)
         # ``recipient.title``: the sandbox would look for a dict attribute of that name, fail
@@ -135,10 +158,12 @@ class _Inliner(NodeTransformer):
         self.env = env
         self.name = name
         self.stack = stack
+        self.assigned: set[str] = set()
 
     def visit_Template(self, node: nodes.Template) -> nodes.Node:
         if any(node.find_all(nodes.EvalContextModifier)):
             return node
+        self.assigned = _assigned(node)
         return self.generic_visit(node)
 
     def visit_Include(self, node: nodes.Include) -> nodes.Node:
@@ -164,9 +189,23 @@ class _Inliner(NodeTransformer):
             n.name in _OWN_NAMES for n in tree.find_all(nodes.Name)
         ):
             return node
-        inner = _Inliner(self.env, target, (*self.stack, target))
-        inner.generic_visit(tree)
+        _Inliner(self.env, target, (*self.stack, target)).visit(tree)
+        read = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+        if read & self.assigned:
+            # The including template sets a name the included one reads: where that comes
+            # after the include, Jinja's scoping would see the inlined read as unset.
+            return node
         return nodes.Scope(tree.body, lineno=node.lineno)
+
+
+def _assigned(tree: nodes.Template) -> set[str]:
+    """Every name a template sets anywhere: set, for, with, macro arguments, macros, imports."""
+    names = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    names.update(m.name for m in tree.find_all(nodes.Macro))
+    names.update(i.target for i in tree.find_all(nodes.Import))
+    for imported in tree.find_all(nodes.FromImport):
+        names.update(n if isinstance(n, str) else n[1] for n in imported.names)
+    return names
 
 
 def _make_env(campaign: Campaign, html: bool, inline: bool = True) -> SandboxedEnvironment:
@@ -418,9 +457,24 @@ class Renderer:
     ) -> str:
         """Render; a failure is a RenderError at ``where``, or at the template's file:line.
 
-        ``again`` gives a fresh context, to render a failed letter once more without inlined
-        includes: only then do the line numbers name the file the error is in.
+        ``again`` gives a fresh context. A letter that fails with includes inlined is rendered
+        once more as Jinja would, includes and all, and that render has the last word: only
+        its line numbers name the file an error is in.
         """
+        env = template.environment
+        if not (isinstance(env, LetterSandbox) and env.inline and again and template.name):
+            return self._render(template, context, where)
+        try:
+            return self._render(template, context, where)
+        except RenderError:
+            pass
+        html = bool(env.autoescape)
+        plain_env = self._uninlined.get(html)
+        if plain_env is None:
+            plain_env = self._uninlined[html] = _make_env(self.campaign, html, inline=False)
+        return self._render(plain_env.get_template(template.name), again(), where)
+
+    def _render(self, template: Template, context: dict[str, Any], where: str | None) -> str:
         try:
             try:
                 # What Template.render() does, less its copy of the context and globals.
@@ -428,36 +482,13 @@ class Renderer:
             except Exception:
                 template.environment.handle_exception()  # re-raised with template lines
         except (TemplateError, CampaignError, ValueError, TypeError, ArithmeticError) as exc:
-            location = where or self._where(exc, template, again)
+            location = where or self._location(exc, template)
             message = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
             raise RenderError(location, message) from None
         except (LookupError, AssertionError, RecursionError) as exc:
             # What a template's own code can raise ({{ {}.pop("x") }}, endless macro recursion).
-            location = where or self._where(exc, template, again)
+            location = where or self._location(exc, template)
             raise RenderError(location, f"{type(exc).__name__}: {exc}") from None
-
-    def _where(
-        self,
-        exc: BaseException,
-        template: Template,
-        again: Callable[[], dict[str, Any]] | None,
-    ) -> str:
-        env = template.environment
-        if not (isinstance(env, LetterSandbox) and env.inline and again and template.name):
-            return self._location(exc, template)
-        html = bool(env.autoescape)
-        plain_env = self._uninlined.get(html)
-        if plain_env is None:
-            plain_env = self._uninlined[html] = _make_env(self.campaign, html, inline=False)
-        plain = plain_env.get_template(template.name)
-        try:
-            try:
-                "".join(plain.root_render_func(plain.new_context(again(), True)))
-            except Exception:
-                plain_env.handle_exception()
-        except Exception as second:
-            return self._location(second, plain)
-        return self._location(exc, template)  # not expected: the same letter, the same text
 
     def _location(self, exc: BaseException, template: Template) -> str:
         """The template file:line an error was raised at, from Jinja's rewritten traceback."""
