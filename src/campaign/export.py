@@ -102,7 +102,11 @@ class Output:
         self.created = [p for p in (folder, *folder.parents) if not p.exists()]
         # A folder that does not exist yet is staged beside it under a hidden name and
         # appears, whole, with one rename when the export succeeds: no move per letter.
-        self.fresh = not os.path.lexists(folder)
+        self.fresh = (
+            not os.path.lexists(folder)
+            and folder.name not in ("", ".", "..")
+            and (".." not in folder.parts)
+        )
         home = folder.parent if self.fresh else folder
         try:
             if home.exists() and not home.is_dir():
@@ -137,8 +141,11 @@ class Output:
                 stale += [e.path for e in entries if e.name.startswith(STAGING_PREFIX)]
         if self.folder.name:
             mine = re.compile(re.escape(self._sibling_prefix) + "[0-9]+")
-            with os.scandir(self.folder.parent) as entries:
-                stale += [e.path for e in entries if mine.fullmatch(e.name)]
+            try:
+                with os.scandir(self.folder.parent) as entries:
+                    stale += [e.path for e in entries if mine.fullmatch(e.name)]
+            except OSError:
+                pass  # a parent we may not list holds none of ours worth the error
         for path in stale:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -204,7 +211,7 @@ class Output:
         folder_fd = os.open(self.folder, os.O_RDONLY)
         try:
             for name in self.staged():
-                if not _has(present, _name_hash(name)):
+                if not _has(present, _name_hash(name.casefold())):
                     continue  # not in the folder: one lookup instead of a stat() per letter
                 try:
                     found = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
@@ -230,12 +237,18 @@ class Output:
         return shown, count
 
     def _present(self) -> array[int]:
-        """The names already in the output folder (but our staging), as sorted hashes."""
+        """The names already in the output folder (but our staging), as sorted hashes.
+
+        Case-folded: on a folder that ignores case (macOS, Windows), 'Rejects.csv' is in the
+        way of 'rejects.csv', and the stat() that follows a match tells.
+        """
         with os.scandir(self.folder) as entries:
             return array(
                 "Q",
                 sorted(
-                    _name_hash(e.name) for e in entries if not e.name.startswith(STAGING_PREFIX)
+                    _name_hash(e.name.casefold())
+                    for e in entries
+                    if not e.name.startswith(STAGING_PREFIX)
                 ),
             )
 

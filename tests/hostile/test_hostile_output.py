@@ -226,6 +226,34 @@ def assert_refused_keeps(sample: Campaign, before: dict[str, bytes]) -> None:
     assert {n: (out / n).read_bytes() for n in listing(out)} == before
 
 
+class TestOutputFolderPaths:
+    """Odd but workable output paths export as they always did."""
+
+    def test_dot_dot_in_out(self, sample: Campaign) -> None:
+        mini(sample)
+        result = sample.run("export", "--date", DATE, "--out", "new/..")
+        assert (result.exit_code, result.output) == (0, "Exported 2 letters (eml) to new/..\n")
+        assert (sample.root / "000001-rivera-alex.eml").is_file()
+
+    def test_parent_that_cannot_be_listed(
+        self, sample: Campaign, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Export may write where it may not list the parent folder (mode -wx): the search
+        for a killed run's staging folder beside the output folder is skipped there."""
+        mini(sample)
+        real = os.scandir
+
+        def scandir(path: str | int = ".") -> object:
+            if not isinstance(path, int) and Path(path).resolve() == sample.root.resolve():
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        for _ in ("a new folder", "the same folder again"):
+            result = sample.run("export", "--date", DATE, "--out", "out")
+            assert (result.exit_code, result.output) == (0, "Exported 2 letters (eml) to out\n")
+
+
 class TestUnusableOutputFolder:
     """An output folder that cannot be made or written is a clear error, nothing written."""
 
