@@ -632,3 +632,26 @@ def test_includes_nested_too_deeply_to_inline_still_render() -> None:
     fast = LetterSandbox(loader=DictLoader(parts), undefined=StrictUndefined)
     slow = ImmutableSandboxedEnvironment(loader=DictLoader(parts), undefined=StrictUndefined)
     assert fast.get_template("p0").render() == slow.get_template("p0").render() == "01234567end"
+
+
+# -- Bounded caches ------------------------------------------------------------------------------
+
+
+def test_caches_keep_only_what_is_small() -> None:
+    """However long the values in a list, the caches behind the fast paths stay small."""
+    from campaign import addressing, message
+
+    addressing._address_tail.cache_clear()
+    official = {"title": "Director", "office": "x" * 5_000, "agency": "A", "city_line": "C"}
+    long_block = addressing.address_block(official)
+    assert addressing._address_tail.cache_info().currsize == 0
+    official["office"] = "1 Main St"
+    assert addressing.address_block(official) == "The Honorable \nDirector\nA\n1 Main St\nC"
+    assert addressing._address_tail.cache_info().currsize == 1
+    assert long_block.count("x") == 5_000
+
+    room = message._QP_LINES.room
+    huge = "é" * (room + 1)
+    assert message._qp(huge) == message._qp(huge)
+    assert huge not in message._QP_LINES
+    assert message._QP_LINES.room == room

@@ -45,9 +45,22 @@ def full_name(values: dict[str, str]) -> str:
     return " ".join(part.strip() for part in parts if part.strip())
 
 
-@lru_cache(maxsize=1024)  # a campaign has a few dozen titles
+# The values the caches below keep are short: a longer one (never an honest title, state or
+# office) is worked out each time, so the caches stay small whatever the list holds.
+_CACHED = 200
+
+
+def _short(*values: str) -> bool:
+    return sum(map(len, values)) <= _CACHED
+
+
 def salutation_title(title: str) -> str:
     """'Secretary of Homeland Security' -> 'Secretary'; 'Director, ICE' -> 'Director'."""
+    return _salutation_title(title) if _short(title) else _salutation_title.__wrapped__(title)
+
+
+@lru_cache(maxsize=1024)  # a campaign has a few dozen titles
+def _salutation_title(title: str) -> str:
     return _SHORT_TITLE.split(title.strip(), maxsplit=1)[0]
 
 
@@ -59,13 +72,14 @@ def salutation(values: dict[str, str]) -> str:
 
 def address_block(values: dict[str, str]) -> str:
     """The inside address, one line each, without a trailing newline."""
-    office = _address_tail(
+    parts = (
         values["title"],
         values.get("office", ""),
         values.get("city_line", ""),
         values.get("zip", ""),
         values.get("agency", ""),
     )
+    office = _address_tail(*parts) if _short(*parts) else _address_tail.__wrapped__(*parts)
     return f"The Honorable {full_name(values)}\n{office}"
 
 
@@ -116,11 +130,10 @@ def _is_district(value: str) -> bool:
 
 def member_problems(values: dict[str, str], names_constituency: bool) -> list[str]:
     """What would make a wrong letter to a member of Congress: title, state, district."""
-    return list(
-        _member_problems(
-            values["title"], values.get("state", ""), values.get("district", ""), names_constituency
-        )
-    )
+    parts = (values["title"], values.get("state", ""), values.get("district", ""))
+    if _short(*parts):
+        return list(_member_problems(*parts, names_constituency))
+    return list(_member_problems.__wrapped__(*parts, names_constituency))
 
 
 # Titles, states and districts come in a few hundred combinations however long the list:
@@ -149,9 +162,8 @@ def _member_problems(
 
 def constituency(values: dict[str, str]) -> str:
     """'California', 'Wyoming (at large)', "Texas's 18th congressional district"; '' otherwise."""
-    return _constituency(
-        values.get("state", ""), values.get("district", ""), values.get("title", "")
-    )
+    parts = (values.get("state", ""), values.get("district", ""), values.get("title", ""))
+    return _constituency(*parts) if _short(*parts) else _constituency.__wrapped__(*parts)
 
 
 @lru_cache(maxsize=4096)

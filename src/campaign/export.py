@@ -554,20 +554,24 @@ def work(
 # the whole batch before the next: the Python code of one step and the kernel's file creation
 # each run with their caches warm, instead of evicting each other at every letter.
 _BATCH = 64
+_BATCH_CHARACTERS = 1_000_000  # and fewer rows when they are long: memory stays flat
 
 
 def _batches(job: Job, first: int, last: int | None) -> Iterator[list[Row]]:
-    """Rows ``first``..``last``, _BATCH at a time."""
+    """Rows ``first``..``last``, _BATCH at a time, or as many as hold _BATCH_CHARACTERS."""
     batch: list[Row] = []
+    size = 0
     for row in job.rows():
         if row.number < first:
             continue
         if last is not None and row.number > last:
             break
         batch.append(row)
-        if len(batch) == _BATCH:
+        size += sum(map(len, row.values.values()))
+        if len(batch) == _BATCH or size > _BATCH_CHARACTERS:
             yield batch
             batch = []
+            size = 0
     if batch:
         yield batch
 

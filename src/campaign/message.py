@@ -145,11 +145,24 @@ def message_id(envelope: Envelope, recipient_key: str) -> str:
     return f"<{digest}@{envelope.id_domain}>"
 
 
+class _LineCache(dict[str, bytes]):
+    """Lines already encoded, up to ``room`` characters of them in all (a dict: fast to ask)."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def keep(self, line: str, encoded: bytes) -> None:
+        if len(line) <= self.room:
+            self[line] = encoded
+            self.room -= len(line)
+
+
 # Quoted-printable works line by line, and most lines of a letter are the same in every copy:
-# each distinct line is encoded once. Bounded, so a campaign of unique lines cannot grow it.
-_QP_LINES: dict[str, bytes] = {}
+# each distinct line is encoded once. The first letters' lines fill it; bounded by characters,
+# so neither unique lines nor very long ones can grow it past a few megabytes.
+_QP_LINES = _LineCache(room=1_000_000)
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
-_QP_LIMIT = 4_000
 
 
 def _qp(text: str) -> bytes:
@@ -175,8 +188,7 @@ def _qp(text: str) -> bytes:
                     qp = line.encode("ascii")  # what b2a_qp() gives: the line itself
                 else:
                     qp = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
-                if len(cache) < _QP_LIMIT:
-                    cache[line] = qp
+                cache.keep(line, qp)
                 found[index] = qp
     encoded = cast(list[bytes], found)
     encoded.append(b"")

@@ -311,6 +311,7 @@ class Footnotes:
 
 
 _SUBJECT_CACHE = 4_096
+_SUBJECT_KEY = 300  # characters of field values: a subject made of longer ones is not kept
 # The names a subject may use and still be worked out once per distinct set of field values:
 # the render context, whose other entries are the same for every letter of a run.
 _CONTEXT = {"recipient", "campaign", "date", "citations", "cite", "references", "quote"}
@@ -425,7 +426,11 @@ class Renderer:
             self._subjects[audience], self._context(recipient, date, notes), where=where
         )
         subject = " ".join(text.split())
-        if key is not None and len(self._subject_cache) < _SUBJECT_CACHE:
+        if (
+            key is not None
+            and len(self._subject_cache) < _SUBJECT_CACHE
+            and sum(len(value or "") for value in key) <= _SUBJECT_KEY
+        ):
             self._subject_cache[key] = subject
         return subject
 

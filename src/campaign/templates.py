@@ -70,6 +70,28 @@ def _attribute_uses(tree: nodes.Template, name: str) -> list[tuple[str, int]]:
     return found
 
 
+# What changes a list, dict or set in place: Jinja's immutable sandbox refuses it when a letter
+# is rendered; check says so first.
+_MUTATORS = frozenset(
+    {
+        *("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"),  # list
+        *("update", "setdefault", "popitem"),  # dict
+        *("add", "discard", "difference_update", "intersection_update"),  # set
+        "symmetric_difference_update",
+    }
+)
+
+
+def _mutations(tree: nodes.Template) -> list[tuple[str, int]]:
+    """Calls of a method that changes a list, dict or set, with their lines."""
+    found = []
+    for call in tree.find_all(nodes.Call):
+        assert isinstance(call, nodes.Call)
+        if isinstance(call.node, nodes.Getattr) and call.node.attr in _MUTATORS:
+            found.append((call.node.attr, call.lineno))
+    return found
+
+
 def _helper_keys(tree: nodes.Template, helper: str) -> list[tuple[str | None, int]]:
     found: list[tuple[str | None, int]] = []
     for call in tree.find_all(nodes.Call):
@@ -130,6 +152,14 @@ class TemplateChecker:
                 return None
             try:
                 tree = self.env.parse(source, name=name, filename=self._display(name))
+                for method, line in _mutations(tree):
+                    self.problems.error(
+                        self._display(name),
+                        line,
+                        f"{method}() would change a list or dict in place, which templates may "
+                        "not do (one letter must not change the next): build the value with a "
+                        "filter, e.g. {{ (names + [name])|join(', ') }}, or a namespace()",
+                    )
             except TemplateSyntaxError as exc:
                 self.problems.error(self._display(name), exc.lineno, f"syntax: {exc.message}")
             except RecursionError:

@@ -105,6 +105,27 @@ class TestLettersFolderIsAWall:
             "(templates must be files inside letters/)",
         )
 
+    def test_template_that_changes_a_list(self, sample: Campaign) -> None:
+        """The immutable sandbox would refuse it at every letter: check says so first."""
+        mini(sample, [row()])
+        path = sample.letters / "a.txt.j2"
+        path.write_text(
+            "{% set names = [] %}\n{{ names.append('x') or '' }}{{ campaign.update({}) }}\n",
+            encoding="utf-8",
+        )
+        advice = (
+            "() would change a list or dict in place, which templates may not do (one letter "
+            "must not change the next): build the value with a filter, e.g. "
+            "{{ (names + [name])|join(', ') }}, or a namespace()"
+        )
+        assert_refused(
+            sample,
+            f"letters/a.txt.j2:2: error: append{advice}",
+            f"letters/a.txt.j2:2: error: update{advice}",
+            "letters/a.txt.j2:2: error: campaign.update: no such setting in [campaign] of "
+            "letters/campaign.toml",
+        )
+
     def test_computed_include_name(self, sample: Campaign) -> None:
         mini(sample, [row(note="../recipients.csv")])
         path = sample.letters / "a.txt.j2"
