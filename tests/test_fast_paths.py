@@ -637,18 +637,25 @@ def test_includes_nested_too_deeply_to_inline_still_render() -> None:
 # -- Bounded caches ------------------------------------------------------------------------------
 
 
-def test_caches_keep_only_what_is_small() -> None:
+def test_caches_keep_only_what_is_small(sample: Campaign) -> None:
     """However long the values in a list, the caches behind the fast paths stay small."""
     from campaign import addressing, message
 
+    header = "email,audience,title,first_name,last_name,office,agency,city_line\n"
+    sample.write_recipients(
+        header
+        + f'a@dhs.example.org,dhs,Director,Ana,Ruiz,{"x" * 5_000},DHS,"Washington, DC"\n'
+        + 'b@dhs.example.org,dhs,Director,Bo,Lee,1 Main St,DHS,"Washington, DC"\n'
+    )
+    job = Job(Options(sample.root, ".", sample.recipients, "recipients.csv"), NOW)
     addressing._address_tail.cache_clear()
-    official = {"title": "Director", "office": "x" * 5_000, "agency": "A", "city_line": "C"}
-    long_block = addressing.address_block(official)
-    assert addressing._address_tail.cache_info().currsize == 0
-    official["office"] = "1 Main St"
-    assert addressing.address_block(official) == "The Honorable \nDirector\nA\n1 Main St\nC"
-    assert addressing._address_tail.cache_info().currsize == 1
-    assert long_block.count("x") == 5_000
+    long_row, short_row = (job.prepare(row) for row in job.rows())
+    assert not long_row.problems and not short_row.problems
+    assert long_row.fields["address_block"].count("x") == 5_000
+    assert addressing._address_tail.cache_info().currsize == 1  # the short row's only
+    assert short_row.fields["address_block"] == (
+        "The Honorable Bo Lee\nDirector\nDHS\n1 Main St\nWashington, DC"
+    )
 
     room = message._QP_LINES.room
     huge = "é" * (room + 1)

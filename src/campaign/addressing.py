@@ -45,18 +45,15 @@ def full_name(values: dict[str, str]) -> str:
     return " ".join(part.strip() for part in parts if part.strip())
 
 
-# The values the caches below keep are short: a longer one (never an honest title, state or
-# office) is worked out each time, so the caches stay small whatever the list holds.
-_CACHED = 200
+# Titles, states, districts and offices repeat from one recipient to the next, so what is made
+# of them is cached; callers pass ``cached=False`` for a row longer than this (characters, all
+# cells together), so the caches stay small whatever the list holds.
+CACHED_ROW = 1_000
 
 
-def _short(*values: str) -> bool:
-    return sum(map(len, values)) <= _CACHED
-
-
-def salutation_title(title: str) -> str:
+def salutation_title(title: str, cached: bool = True) -> str:
     """'Secretary of Homeland Security' -> 'Secretary'; 'Director, ICE' -> 'Director'."""
-    return _salutation_title(title) if _short(title) else _salutation_title.__wrapped__(title)
+    return (_salutation_title if cached else _salutation_title.__wrapped__)(title)
 
 
 @lru_cache(maxsize=1024)  # a campaign has a few dozen titles
@@ -64,26 +61,24 @@ def _salutation_title(title: str) -> str:
     return _SHORT_TITLE.split(title.strip(), maxsplit=1)[0]
 
 
-def salutation(values: dict[str, str]) -> str:
+def salutation(values: dict[str, str], cached: bool = True) -> str:
     """'Dear Senator Padilla:'; a ``salutation_title`` column (e.g. Chairman) takes precedence."""
-    title = values.get("salutation_title", "").strip() or salutation_title(values["title"])
+    title = values.get("salutation_title", "").strip() or salutation_title(values["title"], cached)
     return f"Dear {title} {values['last_name'].strip()}:"
 
 
-def address_block(values: dict[str, str]) -> str:
+def address_block(values: dict[str, str], cached: bool = True) -> str:
     """The inside address, one line each, without a trailing newline."""
-    parts = (
+    office = (_address_tail if cached else _address_tail.__wrapped__)(
         values["title"],
         values.get("office", ""),
         values.get("city_line", ""),
         values.get("zip", ""),
         values.get("agency", ""),
     )
-    office = _address_tail(*parts) if _short(*parts) else _address_tail.__wrapped__(*parts)
     return f"The Honorable {full_name(values)}\n{office}"
 
 
-# Offices, agencies and cities repeat from one recipient to the next: each is laid out once.
 @lru_cache(maxsize=4096)
 def _address_tail(title: str, office: str, city_line: str, zip_code: str, agency: str) -> str:
     title = title.strip()
@@ -128,16 +123,18 @@ def _is_district(value: str) -> bool:
     return value in AT_LARGE or (value.isascii() and value.isdigit() and len(value) <= 2)
 
 
-def member_problems(values: dict[str, str], names_constituency: bool) -> list[str]:
+def member_problems(
+    values: dict[str, str], names_constituency: bool, cached: bool = True
+) -> list[str]:
     """What would make a wrong letter to a member of Congress: title, state, district."""
-    parts = (values["title"], values.get("state", ""), values.get("district", ""))
-    if _short(*parts):
-        return list(_member_problems(*parts, names_constituency))
-    return list(_member_problems.__wrapped__(*parts, names_constituency))
+    check = _member_problems if cached else _member_problems.__wrapped__
+    return list(
+        check(
+            values["title"], values.get("state", ""), values.get("district", ""), names_constituency
+        )
+    )
 
 
-# Titles, states and districts come in a few hundred combinations however long the list:
-# each is worked out once. (Bounded: a list of unique nonsense cannot grow it.)
 @lru_cache(maxsize=4096)
 def _member_problems(
     title: str, state: str, district: str, names_constituency: bool
@@ -160,10 +157,11 @@ def _member_problems(
     return tuple(found)
 
 
-def constituency(values: dict[str, str]) -> str:
+def constituency(values: dict[str, str], cached: bool = True) -> str:
     """'California', 'Wyoming (at large)', "Texas's 18th congressional district"; '' otherwise."""
-    parts = (values.get("state", ""), values.get("district", ""), values.get("title", ""))
-    return _constituency(*parts) if _short(*parts) else _constituency.__wrapped__(*parts)
+    return (_constituency if cached else _constituency.__wrapped__)(
+        values.get("state", ""), values.get("district", ""), values.get("title", "")
+    )
 
 
 @lru_cache(maxsize=4096)

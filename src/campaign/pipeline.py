@@ -213,7 +213,10 @@ class Job:
         header_columns, names_state = self._audience_facts(audience)
         # Each check runs once over the whole row first, in C; only a row that fails it is
         # looked at column by column, to say which column and why.
-        if body_problem("".join(values.values())):
+        whole = "".join(values.values())
+        # Worked-out addresses and titles are cached for rows of ordinary length only.
+        cached = len(whole) <= addressing.CACHED_ROW
+        if body_problem(whole):
             for column, value in values.items():
                 if column in header_columns or column == "email":
                     continue  # held to the header rules below, which include these: one report
@@ -235,16 +238,16 @@ class Job:
             not values.get(c, "").strip() for c in ("title", "last_name")
         ):
             return recipient
-        errors.extend(addressing.member_problems(values, names_state))
+        errors.extend(addressing.member_problems(values, names_state, cached))
         computed = dict(values)
         computed["full_name"] = addressing.full_name(values)  # trimmed; blank: first and last
         if not values.get("salutation", "").strip():
-            computed["salutation"] = addressing.salutation(values)
+            computed["salutation"] = addressing.salutation(values, cached)
         if not values.get("address_block", "").strip():
             if reason := addressing.address_problem(values):
                 errors.append(reason)
-            computed["address_block"] = addressing.address_block(values)
-        computed.setdefault("constituency", addressing.constituency(values))
+            computed["address_block"] = addressing.address_block(values, cached)
+        computed.setdefault("constituency", addressing.constituency(values, cached))
         recipient.fields = computed
         # As a mail reader shows it: a header keeps no run of spaces, and the subject neither.
         recipient.display_name = " ".join(computed["full_name"].split())
