@@ -160,8 +160,8 @@ class _LineCache(dict[str, bytes]):
 
 # Quoted-printable works line by line, and most lines of a letter are the same in every copy:
 # each distinct line is encoded once. The first letters' lines fill it; bounded by characters,
-# so neither unique lines nor very long ones can grow it past a few megabytes.
-_QP_LINES = _LineCache(room=1_000_000)
+# so neither unique lines nor very long ones can grow it past about a megabyte.
+_QP_LINES = _LineCache(room=200_000)
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
 
 
