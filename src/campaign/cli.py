@@ -70,6 +70,18 @@ def _parse_date(value: str | None) -> datetime:
     return moment
 
 
+def campaign_dir_option(description: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--campaign DIR, said in each command's own words."""
+    return click.option(
+        "--campaign",
+        "campaign_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help=description,
+    )
+
+
 def campaign_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--campaign, --recipients and --encoding, shared by every command."""
     func = click.option(
@@ -85,15 +97,7 @@ def campaign_options(func: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Recipients CSV.  [default: DIR/recipients.csv]",
     )(func)
-    func = click.option(
-        "--campaign",
-        "campaign_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("."),
-        show_default=True,
-        help="Campaign folder holding letters/ and recipients.csv.",
-    )(func)
-    return func
+    return campaign_dir_option("Campaign folder holding letters/ and recipients.csv.")(func)
 
 
 def _options(
@@ -317,14 +321,7 @@ def export_command(
 
 @main.command(name="import-legislators", short_help="Write members of Congress as recipients.")
 @click.argument("legislators", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--campaign",
-    "campaign_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Campaign folder whose recipients.csv is written.",
-)
+@campaign_dir_option("Campaign folder whose recipients.csv is written.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

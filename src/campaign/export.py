@@ -519,13 +519,13 @@ def work(
             for recipient, letter in zip(recipients, letters, strict=True):
                 if letter is None:
                     chunk.rejected.append(recipient)
-                elif fmt == "eml":
+                    continue
+                chunk.written += 1
+                if fmt == "eml":
                     pending.append((file_name(recipient, "eml"), job.message(recipient, letter)))
-                    chunk.written += 1
                 elif fmt == "txt":
                     text = f"Subject: {recipient.subject}\n\n{letter.text}"
                     pending.append((file_name(recipient, "txt"), text.encode("utf-8")))
-                    chunk.written += 1
                 else:
                     assert handle is not None
                     if fmt == "csv":
@@ -536,11 +536,9 @@ def work(
                     chunk.lines.append(recipient.row.line)
                     chunk.offsets.append(offset)
                     offset += len(record)
-                    chunk.written += 1
             _write_batch(folder_fd, names, pending)
             if progress is not None:
                 progress(len(batch))
-        _write_batch(folder_fd, names, pending)
     finally:
         names.close()
         os.close(folder_fd)

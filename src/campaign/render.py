@@ -150,8 +150,9 @@ class _Inliner(NodeTransformer):
     inlined body renders the same text (its ``{% set %}`` stays inside, as in an include).
     Anything unusual is left an include: a computed name, ``ignore missing`` or ``without
     context``, a template that cannot be read, that uses blocks, imports or the names above,
-    a parent with autoescape blocks, and cycles. The line numbers inside an inlined body are
-    its own file's, so when a letter fails, Renderer renders it again uninlined to say where.
+    that reads a name the including template sets, a parent with autoescape blocks, and
+    cycles. The line numbers inside an inlined body are its own file's, so a letter that fails
+    is rendered again with real includes (Renderer._run), and that render has the last word.
     """
 
     def __init__(self, env: LetterSandbox, name: str | None, stack: tuple[str, ...]) -> None:
