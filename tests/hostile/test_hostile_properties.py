@@ -124,7 +124,7 @@ class TestArbitraryRows:
             text = text_of(message)
             printed = {**values, "full_name": name}  # the CSV's, trimmed; blank: first and last
             for column in ("email", "first_name", "last_name", "full_name", "note", "phone"):
-                value = printed[column].replace("\r\n", "\n")
+                value = printed[column].replace("\r\n", "\n").replace("\r", "\n")
                 assert f"{column}=[{value}]" in text
         assert len(rejected) + len(list(out.glob("*.eml"))) == len(rows)
 
