@@ -258,10 +258,9 @@ def load_signatories(letters: Path, display: str) -> tuple[Signatories, Problems
 
 
 def _person_key(name: str) -> tuple[str, str, str]:
-    """People by family name, then given names: the last word before any ', Jr.'-like part."""
-    main = name.split(",")[0]
-    words = normalised(main).split()
-    return (words[-1] if words else "", normalised(name), name)
+    """People by family name (the last word, before any ', Jr.'), then given names."""
+    words = name.split(",")[0].split()
+    return (normalised(words[-1]) if words else "", normalised(name), name)
 
 
 def duplicate_problems(people: Iterable[Signatory], shown: str) -> Problems:
