@@ -137,7 +137,7 @@ def main() -> None:
     type=click.Choice(FORMATS),
     default="eml",
     show_default=True,
-    help="The export format to check for (csv, jsonl and txt accept recipients without email).",
+    help="The export format to check for (all but eml accept recipients without email).",
 )
 def check(
     campaign_dir: Path, recipients: Path | None, encoding: str, check_dns: bool, fmt: str
@@ -159,9 +159,16 @@ def check(
     problems.extend(job.problems)
     count = 0
     seen = Seen()
+    printable = fmt in ("pdf", "pdf-combined") and job.usable
+    if printable:
+        from campaign.printing import print_problem  # only pdf needs WeasyPrint
     for row in job.rows():
         count += 1
-        problems.extend(job.row_problems(job.check_row(row, seen)))
+        recipient = job.check_row(row, seen)
+        # What export would refuse: a letter that fails to render, or cannot print.
+        if printable and not recipient.problems and (r := print_problem(job, recipient)):
+            recipient.problems.append(r)
+        problems.extend(job.row_problems(recipient))
     for duplicate in job.duplicates(seen).values():
         problems.error(job.file.display, duplicate.row.line, duplicate.message)
     _print_problems(problems)
@@ -231,7 +238,8 @@ def preview(
     type=click.Choice(FORMATS),
     default="eml",
     show_default=True,
-    help="eml: one message file each; csv: one spreadsheet; jsonl: lossless; txt: plain letters.",
+    help="eml: one message file each; csv: one spreadsheet; jsonl: lossless; txt: plain letters; "
+    "pdf: one printed letter each; pdf-combined: every letter in one PDF.",
 )
 @click.option(
     "--out",

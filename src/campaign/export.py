@@ -33,14 +33,14 @@ from campaign.recipients import Row
 from campaign.render import Letter, RenderError
 from campaign.safety import neutralise_cell, slug
 
-FORMATS = ("eml", "csv", "jsonl", "txt")
+FORMATS = ("eml", "csv", "jsonl", "txt", "pdf", "pdf-combined")
 # The file names --out may end in for the one-file formats.
-FILE_SUFFIXES = {"csv": (".csv",), "jsonl": (".jsonl", ".ndjson")}
-PER_FILE = ("eml", "txt")
+FILE_SUFFIXES = {"csv": (".csv",), "jsonl": (".jsonl", ".ndjson"), "pdf-combined": (".pdf",)}
+PER_FILE = ("eml", "txt", "pdf")
 MANIFEST = ".campaign-manifest"
 STAGING_PREFIX = ".campaign-tmp-"
 NAMES_PREFIX = ".names-"
-_LETTER = re.compile(r"[0-9]{6,}-[a-z0-9-]+\.(?:eml|txt)")
+_LETTER = re.compile(r"[0-9]{6,}-[a-z0-9-]+\.(?:eml|txt|pdf)")
 REJECTS_COLUMNS = ("line", "row", "reasons")
 # Spreadsheets (Excel above all) read a CSV as UTF-8 only when it starts with a byte-order mark.
 BOM = "\ufeff".encode()
@@ -397,7 +397,7 @@ def export(
     if not job.usable:
         raise CampaignInvalid(job.problems)
     if fmt in PER_FILE:
-        if out.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".eml", ".txt"):
+        if out.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".eml", ".txt", ".pdf"):
             raise CampaignError(
                 f"--out {out} looks like a file name, but {fmt} writes one file per letter "
                 "into a folder: give a folder"
@@ -412,7 +412,7 @@ def export(
             )
         folder, single = out.parent, out.name
     else:
-        folder, single = out, f"letters.{fmt}"
+        folder, single = out, "letters" + FILE_SUFFIXES[fmt][0]
     if folder.exists() and not folder.is_dir():
         raise CampaignError(f"--out {folder} exists and is not a folder")
     if single is not None and (folder / single).is_dir():
@@ -494,6 +494,9 @@ def work(
 ) -> Chunk:
     """Check, render and write rows ``first``..``last`` into ``staging``."""
     chunk = Chunk(first)
+    printing = _printing() if fmt in ("pdf", "pdf-combined") else None
+    printer = printing.Printer(job) if printing is not None and fmt == "pdf" else None
+    made: dict[int, bytes] = {}
     handle = None
     if fmt not in PER_FILE:
         chunk.part = _part_name(first)
@@ -512,9 +515,19 @@ def work(
                 letter = None
                 if not recipient.problems:
                     try:
-                        letter = job.render(recipient, html=fmt in ("eml", "jsonl"))
+                        letter = job.render(recipient, html=fmt in ("eml", "jsonl", "pdf"))
+                        if printer is not None:
+                            made[recipient.row.line] = printer.pdf(recipient, letter)
+                        elif printing is not None and (  # pdf-combined: laid out at the end
+                            reason := printing.print_problem(job, recipient, letter)
+                        ):
+                            raise CampaignError(reason)
                     except RenderError as exc:
                         recipient.problems.append(f"{exc.where}: {exc.message}")
+                        letter = None
+                    except CampaignError as exc:
+                        recipient.problems.append(str(exc))
+                        letter = None
                 letters.append(letter)
             for recipient, letter in zip(recipients, letters, strict=True):
                 if letter is None:
@@ -526,6 +539,10 @@ def work(
                 elif fmt == "txt":
                     text = f"Subject: {recipient.subject}\n\n{letter.text}"
                     pending.append((file_name(recipient, "txt"), text.encode("utf-8")))
+                elif fmt == "pdf":
+                    pending.append((file_name(recipient, "pdf"), made.pop(recipient.row.line)))
+                elif fmt == "pdf-combined":
+                    pass  # one file, made by _merge
                 else:
                     assert handle is not None
                     if fmt == "csv":
@@ -671,7 +688,15 @@ def _merge(
                     output.removed.add(name)
             recipient.problems.append(duplicate.message)
     rejected.sort(key=lambda r: r.row.line)
-    if single is not None:
+    if fmt == "pdf-combined":
+        assert single is not None
+        data = _printing().combined_letters(job, {r.row.line for r in rejected})
+        with output.open_binary(single) as target:
+            target.write(data)
+        for chunk in chunks:
+            assert chunk.part is not None
+            (output.staging / chunk.part).unlink()
+    elif single is not None:
         with output.open_binary(single) as target:
             if fmt == "csv":
                 target.write(_csv_header())
@@ -688,6 +713,13 @@ def _merge(
                                 target.write(data[chunk.offsets[i] : chunk.offsets[i + 1]])
                 part.unlink()
     return rejected
+
+
+def _printing() -> Any:
+    """The pdf formats' module: only they need WeasyPrint."""
+    from campaign import printing
+
+    return printing
 
 
 def _csv_header() -> bytes:

@@ -30,7 +30,7 @@ from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
 
 # Columns whose text goes into the To header (display name) besides the email itself.
 NAME_COLUMNS = ("first_name", "last_name", "full_name")
-FORMATS_WITHOUT_EMAIL = ("csv", "jsonl", "txt")
+FORMATS_WITHOUT_EMAIL = ("csv", "jsonl", "txt", "pdf", "pdf-combined")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from campaign.errors import CampaignError
 from campaign.letterhead import Letterhead, letterhead
 from campaign.pipeline import Job, Recipient
-from campaign.render import Letter
+from campaign.render import Letter, RenderError
 
 EXTRA_HINT = "pip install 'campaign[pdf]'"
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n+")
@@ -221,9 +221,10 @@ def stylesheet(head: Letterhead) -> str:
             ".signatories { margin-top: 8pt }",
             ".signatory-heading { font-size: 10.5pt; font-weight: bold; margin: 12pt 0 4pt;"
             " break-after: avoid }",
-            ".signatory-list { columns: 2; column-gap: 0.3in; list-style: none; padding: 0;"
-            " margin: 0; font-size: 9.5pt; line-height: 1.3 }",
-            ".signatory-list li { break-inside: avoid; margin-bottom: 2pt }",
+            ".signatory-list { font-size: 9.5pt; line-height: 1.3; break-inside: avoid;"
+            " margin-bottom: 2pt }",
+            ".signatory-list td { padding: 0 0.15in 0 0 }",
+            ".signatory-list div { margin-bottom: 2pt }",
             ".signatory-note { font-size: 8.5pt; font-style: italic; margin-top: 6pt }",
         ]
     )
@@ -456,6 +457,30 @@ def _fetcher(weasyprint: Any, allowed: frozenset[str]) -> Any:
     return LetterFetcher()
 
 
+def print_problem(job: Job, recipient: Recipient, letter: Letter | None = None) -> str | None:
+    """Why a recipient that passed every other check has no printable letter, or None: what
+    export --format pdf would refuse, found without laying the letter out."""
+    if letter is None:
+        try:
+            letter = job.render(recipient)
+        except RenderError as exc:
+            return f"{exc.where}: {exc.message}"
+    return glyph_problem(recipient, print_page(job, recipient, letter))
+
+
+def combined_letters(job: Job, skip: set[int]) -> bytes:
+    """Every recipient's letter but those on the lines in ``skip``, in order, as one PDF."""
+    printer = Printer(job)
+
+    def letters() -> Iterator[tuple[Recipient, Letter]]:
+        for row in job.rows():
+            if row.line not in skip:
+                recipient = job.prepare(row)
+                yield recipient, job.render(recipient)
+
+    return printer.combined(letters())
+
+
 # A fixed identifier (else the PDF's /ID comes from the time): same letters, same bytes.
 _REPRODUCIBLE: dict[str, Any] = {"pdf_identifier": b"campaign-letter"}
 
@@ -471,11 +496,13 @@ def combined_pdf(job: Job, letters: Iterable[tuple[Recipient, Letter]]) -> bytes
 
 __all__ = [
     "Printer",
+    "combined_letters",
     "combined_pdf",
     "faces",
     "glyph_problem",
     "missing_glyphs",
     "pdf_bytes",
     "print_page",
+    "print_problem",
     "stylesheet",
 ]

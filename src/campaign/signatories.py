@@ -152,16 +152,37 @@ class Signatories:
         return Markup(self.block(True))
 
 
+# Names per column in a block of two: a block is kept on one page, and read down the first
+# column, then the second. (CSS columns would do, but balancing them costs print a second a page.)
+COLUMN_LENGTH = 18
+
+
+def _two_columns(people: tuple[Signatory, ...]) -> list[Markup]:
+    out = []
+    for start in range(0, len(people), 2 * COLUMN_LENGTH):
+        block = people[start : start + 2 * COLUMN_LENGTH]
+        half = -(-len(block) // 2)
+        cells = [
+            Markup("").join(Markup("<div>{}</div>").format(s.text) for s in column)
+            for column in (block[:half], block[half:])
+        ]
+        out.append(
+            Markup(
+                '<table class="signatory-list" style="width: 100%; table-layout: fixed; '
+                'border-collapse: collapse">'
+                '<tr><td style="width: 50%; vertical-align: top">{}</td>'
+                '<td style="width: 50%; vertical-align: top">{}</td></tr></table>'
+            ).format(*cells)
+        )
+    return out
+
+
 def block_html(signatories: Signatories) -> str:
-    """The signatory block as HTML: a heading, then the names in two columns."""
+    """The signatory block as HTML: each heading, then its names in two columns."""
     out = [Markup('<section class="signatories">')]
     for heading, people in signatories.groups():
         out.append(Markup('<h3 class="signatory-heading">{}</h3>').format(heading))
-        out.append(
-            Markup('<ul class="signatory-list" style="columns: 2; list-style: none; padding: 0">')
-        )
-        out.extend(Markup("<li>{}</li>").format(s.text) for s in people)
-        out.append(Markup("</ul>"))
+        out.extend(_two_columns(people))
     if any(s.affiliation for s in signatories.individuals):
         out.append(Markup('<p class="signatory-note">{}</p>').format(IDENTIFICATION))
     out.append(Markup("</section>"))
