@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from campaign import __version__
+from campaign import __version__, formats
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.export import FORMATS, export
 from campaign.message import InternalError
-from campaign.pipeline import FORMATS_WITHOUT_EMAIL, Job, Options, Seen, selector_row
+from campaign.pipeline import Job, Options, Seen, selector_row
 
 
 class CampaignGroup(click.Group):
@@ -151,9 +151,7 @@ def check(
     Example:
       campaign check --campaign my-campaign
     """
-    options = _options(
-        campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
-    )
+    options = _options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     job = Job(options, _parse_date(None))
     problems = Problems()
     problems.extend(job.problems)
@@ -291,9 +289,7 @@ def export_command(
       campaign export --format eml --out out/ --date 2026-11-27
       campaign export --format csv --out letters.csv
     """
-    options = _options(
-        campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
-    )
+    options = _options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     if out is None:
         out = campaign_dir / "out"
     job = Job(options, _parse_date(date))

@@ -30,7 +30,7 @@ from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
 
 # Columns whose text goes into the To header (display name) besides the email itself.
 NAME_COLUMNS = ("first_name", "last_name", "full_name")
-FORMATS_WITHOUT_EMAIL = ("csv", "jsonl", "txt", "pdf", "pdf-combined")
+FORMATS_WITHOUT_EMAIL = ("csv", "jsonl", "txt")
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,7 @@ class Job:
         errors = recipient.problems
         if not raw.strip():
             if self.options.needs_email:
-                errors.append("column 'email' is empty (formats csv, jsonl and txt need none)")
+                errors.append("column 'email' is empty (formats csv, jsonl, txt and pdf need none)")
             return
         if reason := header_problem(raw):
             errors.append(f"column 'email' {reason}")

@@ -6,10 +6,11 @@ has one, else its text letter); only the layout and the stylesheet are print's o
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
@@ -18,7 +19,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from campaign.errors import CampaignError
+from campaign.errors import CampaignError, LetterProblem
 from campaign.letterhead import Letterhead, letterhead
 from campaign.pipeline import Job, Recipient
 from campaign.render import Letter, RenderError
@@ -141,28 +142,58 @@ class _PrintedText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.hidden = 0
+        self.style = False
+        self.resources: list[str] = []  # what laying the page out would load
 
     @classmethod
-    def of(cls, page: str) -> str:
+    def read(cls, page: str) -> _PrintedText:
         parser = cls()
         parser.feed(page)
         parser.close()
-        return "".join(parser.parts)
+        return parser
+
+    @classmethod
+    def of(cls, page: str) -> str:
+        return "".join(cls.read(page).parts)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("head", "style", "script", "title"):
             self.hidden += 1
+        self.style = tag == "style"
         for name, value in attrs:
             if name in ("alt", "data-label") and value:
                 self.parts.append(value)  # a bookmark's label is shown by PDF viewers
+            if value and (
+                name in ("src", "srcset", "data", "poster", "background")
+                or (name == "href" and tag in ("link", "image", "use"))
+            ):
+                self.resources.append(value.strip())
+            if name == "style" and value:
+                self.resources.extend(_CSS_URL.findall(value))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("head", "style", "script", "title") and self.hidden:
             self.hidden -= 1
 
     def handle_data(self, data: str) -> None:
+        if self.style:
+            self.resources.extend(u for u in _CSS_URL.findall(data) if not u.startswith("file:"))
         if not self.hidden:
             self.parts.append(data)
+
+
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]*)""", re.IGNORECASE)
+
+
+def resource_problem(page: str) -> str | None:
+    """A page that would load anything (a file, a web address) but data: URIs: refused."""
+    found = [u for u in _PrintedText.read(page).resources if not u.startswith("data:")]
+    if not found:
+        return None
+    return (
+        f"the letter loads {', '.join(repr(u) for u in found[:3])}: a printed letter loads no "
+        "file or web page (the logo comes from [print] logo); remove it from the template"
+    )
 
 
 # -- the page as HTML -------------------------------------------------------------------------
@@ -231,13 +262,21 @@ def stylesheet(head: Letterhead) -> str:
 
 
 def _letterhead_html(head: Letterhead, label: str) -> str:
-    logo = Markup('<img src="{}" alt="">').format(head.logo.resolve().as_uri()) if head.logo else ""
+    logo = Markup('<img src="{}" alt="">').format(_data_uri(head.logo)) if head.logo else ""
     lines = Markup("<br>").join(head.address)
     address = Markup('<p class="address">{}</p>').format(lines) if head.address else ""
     return Markup(
         '<header class="letterhead bookmark" data-label="{label}">{logo}'
         '<p class="organization">{org}</p>{address}</header>'
     ).format(label=label, logo=logo, org=head.organization, address=address)
+
+
+@cache
+def _data_uri(path: Path) -> str:
+    """The logo inside the page: a letter laid out anywhere needs no file but its fonts."""
+    data = path.read_bytes()
+    kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
+    return f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _markers(text: Markup, cited: int) -> Markup:
@@ -360,8 +399,8 @@ def html_body(letter: Letter, head: Letterhead) -> str:
     )
 
 
-def print_page(job: Job, recipient: Recipient, letter: Letter) -> str:
-    """The whole page a PDF is made from, as HTML."""
+def print_page(job: Job, recipient: Recipient, letter: Letter, inline: bool = False) -> str:
+    """The whole page a PDF is made from, as HTML; ``inline``: with its stylesheet inside."""
     head = letterhead(job.campaign)
     if letter.html is not None:
         body = html_body(letter, head)
@@ -374,6 +413,7 @@ def print_page(job: Job, recipient: Recipient, letter: Letter) -> str:
         Markup("<title>{}</title>").format(recipient.subject),
         Markup('<meta name="dcterms.created" content="{}">').format(job.now.isoformat()),
         Markup('<meta name="author" content="{}">').format(head.organization),
+        Markup("<style>{}</style>").format(Markup(stylesheet(head))) if inline else Markup(""),
         Markup("</head><body>"),
         _letterhead_html(head, f"{title} {label}".strip()),
         Markup('<main class="letter">'),
@@ -392,64 +432,82 @@ class Printer:
     def __init__(self, job: Job) -> None:
         self.job = job
         self.weasyprint = _weasyprint()
-        from weasyprint.text.fonts import FontConfiguration
-
-        self.fonts = FontConfiguration()
-        head = letterhead(job.campaign)
-        allowed = {f.as_uri() for face in faces() for f in face.files}
-        if head.logo is not None:
-            allowed.add(head.logo.resolve().as_uri())
-        self.fetcher = _fetcher(self.weasyprint, frozenset(allowed))
+        self.fonts = _font_config(self.weasyprint)
+        self.fetcher = _fetcher(self.weasyprint)
         self.css = self.weasyprint.CSS(
-            string=stylesheet(head), font_config=self.fonts, url_fetcher=self.fetcher
+            string=stylesheet(letterhead(job.campaign)),
+            font_config=self.fonts,
+            url_fetcher=self.fetcher,
         )
 
-    def check(self, recipient: Recipient, page: str) -> None:
-        """Raise a CampaignError when the page cannot print exactly as written."""
-        if reason := glyph_problem(recipient, page):
-            raise CampaignError(reason)
+    def checked_page(self, recipient: Recipient, letter: Letter, inline: bool = True) -> str:
+        """The letter's page as HTML; CampaignError if it cannot print exactly as written."""
+        page = print_page(self.job, recipient, letter, inline)
+        if reason := glyph_problem(recipient, page) or resource_problem(page):
+            raise LetterProblem(reason)
+        return page
 
     def document(self, recipient: Recipient, letter: Letter) -> Any:
         """The laid-out pages of one letter (a WeasyPrint Document)."""
-        page = print_page(self.job, recipient, letter)
-        self.check(recipient, page)
-        self.fetcher.refused.clear()
-        document = self.weasyprint.HTML(
-            string=page,
-            base_url=self.job.campaign.letters.resolve().as_uri() + "/",
-            url_fetcher=self.fetcher,
-        ).render(stylesheets=[self.css], font_config=self.fonts)
-        if self.fetcher.refused:
-            shown = ", ".join(self.fetcher.refused[:3])
-            raise CampaignError(
-                f"the letter loads {shown}: a printed letter may use only the [print] logo "
-                "(remove the image or link from the HTML template)"
-            )
-        return document
+        page = self.checked_page(recipient, letter, inline=False)
+        return _layout(self.weasyprint, page, self.fonts, self.fetcher, [self.css])
 
     def pdf(self, recipient: Recipient, letter: Letter) -> bytes:
         return bytes(self.document(recipient, letter).write_pdf(**_REPRODUCIBLE))
 
     def combined(self, letters: Iterable[tuple[Recipient, Letter]]) -> bytes:
         """One PDF: every letter from a new page, in the order given, each a bookmark."""
-        documents = [self.document(r, letter) for r, letter in letters]
-        if not documents:
-            raise CampaignError("no letters to put in the combined PDF")
-        pages = [page for document in documents for page in document.pages]
-        return bytes(documents[0].copy(pages).write_pdf(**_REPRODUCIBLE))
+        return combined_from_pages(self.checked_page(r, letter) for r, letter in letters)
 
 
-def _fetcher(weasyprint: Any, allowed: frozenset[str]) -> Any:
-    """WeasyPrint's fetcher, reaching nothing but the fonts and the logo: no other file, no
+def _font_config(weasyprint: Any) -> Any:
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def _layout(weasyprint: Any, page: str, fonts: Any, fetcher: Any, css: list[Any]) -> Any:
+    fetcher.refused.clear()
+    document = weasyprint.HTML(string=page, url_fetcher=fetcher).render(
+        stylesheets=css, font_config=fonts
+    )
+    if fetcher.refused:  # resource_problem() found them first: this is the second line
+        raise LetterProblem(f"the letter loads {fetcher.refused[0]!r}: refused")
+    return document
+
+
+def combined_from_pages(pages: Iterable[str]) -> bytes:
+    """One PDF from pages made by checked_page(): each from a new page, each a bookmark.
+
+    Each letter is laid out on its own, so its page numbers are its own; only the laid-out
+    pages are kept until the PDF is written.
+    """
+    weasyprint = _weasyprint()
+    fonts = _font_config(weasyprint)
+    fetcher = _fetcher(weasyprint)
+    first = None
+    kept: list[Any] = []
+    for page in pages:
+        document = _layout(weasyprint, page, fonts, fetcher, [])
+        first = first or document
+        kept.extend(document.pages)
+    if first is None:
+        raise CampaignError("no letters to put in the combined PDF")
+    return bytes(first.copy(kept).write_pdf(**_REPRODUCIBLE))
+
+
+def _fetcher(weasyprint: Any) -> Any:
+    """WeasyPrint's fetcher, reaching nothing but the fonts and data: URIs: no other file, no
     network. What it refused is noted, for an error once the letter is laid out."""
+    allowed = frozenset(f.as_uri() for face in faces() for f in face.files)
 
     class LetterFetcher(weasyprint.URLFetcher):  # type: ignore[misc]
         def __init__(self) -> None:
-            super().__init__(allowed_protocols=("file",))
+            super().__init__(allowed_protocols=("file", "data"))
             self.refused: list[str] = []
 
         def fetch(self, url: str, headers: Any = None) -> Any:
-            if url not in allowed:
+            if url not in allowed and not url.startswith("data:"):
                 self.refused.append(url)
                 raise ValueError(f"refused {url}")
             return super().fetch(url, headers)
@@ -465,20 +523,8 @@ def print_problem(job: Job, recipient: Recipient, letter: Letter | None = None) 
             letter = job.render(recipient)
         except RenderError as exc:
             return f"{exc.where}: {exc.message}"
-    return glyph_problem(recipient, print_page(job, recipient, letter))
-
-
-def combined_letters(job: Job, skip: set[int]) -> bytes:
-    """Every recipient's letter but those on the lines in ``skip``, in order, as one PDF."""
-    printer = Printer(job)
-
-    def letters() -> Iterator[tuple[Recipient, Letter]]:
-        for row in job.rows():
-            if row.line not in skip:
-                recipient = job.prepare(row)
-                yield recipient, job.render(recipient)
-
-    return printer.combined(letters())
+    page = print_page(job, recipient, letter)
+    return glyph_problem(recipient, page) or resource_problem(page)
 
 
 # A fixed identifier (else the PDF's /ID comes from the time): same letters, same bytes.
@@ -496,7 +542,7 @@ def combined_pdf(job: Job, letters: Iterable[tuple[Recipient, Letter]]) -> bytes
 
 __all__ = [
     "Printer",
-    "combined_letters",
+    "combined_from_pages",
     "combined_pdf",
     "faces",
     "glyph_problem",
@@ -504,5 +550,6 @@ __all__ = [
     "pdf_bytes",
     "print_page",
     "print_problem",
+    "resource_problem",
     "stylesheet",
 ]
