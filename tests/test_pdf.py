@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -13,9 +14,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import DATE, Campaign, listing
+from click.testing import CliRunner
+from conftest import DATE, Campaign, copy_sample, listing
 from test_check import replace_row
 from test_signatories import signon  # noqa: F401 (a fixture)
+
+from campaign.cli import main
 
 POPPLER = all(shutil.which(tool) for tool in ("pdftotext", "pdfinfo", "pdffonts", "pdftohtml"))
 if os.environ.get("CAMPAIGN_REQUIRE_PDF") and not POPPLER:
@@ -107,28 +111,39 @@ def export(campaign: Campaign, fmt: str, out: str = "out", *extra: str) -> Path:
     return campaign.root / out
 
 
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample exported once as pdf, pdf-combined, txt and jsonl, for the tests that read."""
+    root = tmp_path_factory.mktemp("exported")
+    copy_sample(root)
+    for fmt, out in (("pdf", "pdf"), ("pdf-combined", "all"), ("txt", "txt"), ("jsonl", "json")):
+        args = ["export", "--campaign", str(root), "--format", fmt, "--out", str(root / out)]
+        result = CliRunner().invoke(main, [*args, "--date", DATE], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    return root
+
+
 class TestSample:
-    def test_one_pdf_per_recipient_with_the_txt_letters_words(self, sample: Campaign) -> None:
-        pdfs = sorted(export(sample, "pdf").glob("*.pdf"))
-        txts = sorted(export(sample, "txt", "txt").glob("*.txt"))
+    def test_one_pdf_per_recipient_with_the_txt_letters_words(self, exported: Path) -> None:
+        pdfs = sorted((exported / "pdf").glob("*.pdf"))
+        txts = sorted((exported / "txt").glob("*.txt"))
         assert [p.stem for p in pdfs] == [t.stem for t in txts]
         assert len(pdfs) == 12
+        compared = 0
         for pdf, txt in zip(pdfs, txts, strict=True):
             text = body_text(pdf)
             if "Dear Secretary" in text or "Dear Acting" in text or "Dear Inspector" in text:
                 continue  # the DHS letters print their HTML letter: compared below
             same_words(text, txt_letter(txt))
+            compared += 1
+        assert compared == 9
 
-    def test_html_letters_print_the_html_letters_words(self, sample: Campaign) -> None:
-        out = export(sample, "pdf")
-        export(sample, "jsonl", "json")
-        import json
-
-        records = [json.loads(line) for line in (sample.root / "json/letters.jsonl").open()]
-        html_letters = [r for r in records if r["html"]]
+    def test_html_letters_print_the_html_letters_words(self, exported: Path) -> None:
+        lines = (exported / "json/letters.jsonl").read_text(encoding="utf-8").splitlines()
+        html_letters = [r for r in map(json.loads, lines) if r["html"]]
         assert len(html_letters) == 3
         for record in html_letters:
-            (pdf,) = out.glob(f"{int(record['row']):06d}-*.pdf")
+            (pdf,) = (exported / "pdf").glob(f"{int(record['row']):06d}-*.pdf")
             parser = _Text()
             parser.feed(record["html"])
             words = "".join(parser.parts).replace("Coalition for Fair Enforcement", "", 1)
@@ -136,8 +151,8 @@ class TestSample:
             body = re.sub(r"\[(\d+)\]", r"\1", body)
             same_words(body_text(pdf), LETTERHEAD + body + "References" + references)
 
-    def test_letter_paper_fonts_embedded_page_numbers_from_page_two(self, sample: Campaign) -> None:
-        for pdf in sorted(export(sample, "pdf").glob("*.pdf")):
+    def test_letter_paper_fonts_embedded_page_numbers_from_page_two(self, exported: Path) -> None:
+        for pdf in sorted((exported / "pdf").glob("*.pdf")):
             info = run("pdfinfo", pdf)
             assert "Page size:       612 x 792 pts (letter)" in info
             fonts = run("pdffonts", pdf).splitlines()[2:]
@@ -147,26 +162,28 @@ class TestSample:
             assert pages(pdf) >= 2
             body_text(pdf)  # asserts the numbers: none on page 1, N at the foot of page N
 
-    def test_reproducible(self, sample: Campaign) -> None:
-        first = {p.name: p.read_bytes() for p in export(sample, "pdf", "a").glob("*.pdf")}
-        second = {p.name: p.read_bytes() for p in export(sample, "pdf", "b").glob("*.pdf")}
+    def test_reproducible(self, exported: Path) -> None:
+        again = exported / "again"
+        args = ["export", "--campaign", str(exported), "--format", "pdf", "--out", str(again)]
+        assert CliRunner().invoke(main, [*args, "--date", DATE]).exit_code == 0
+        first = {p.name: p.read_bytes() for p in (exported / "pdf").glob("*.pdf")}
+        second = {p.name: p.read_bytes() for p in again.glob("*.pdf")}
         assert first == second and len(first) == 12
 
-    def test_first_page_renders_to_png(self, sample: Campaign) -> None:
+    def test_first_page_renders_to_png(self, exported: Path, tmp_path: Path) -> None:
         if not shutil.which("pdftoppm"):
             pytest.skip("no pdftoppm")
-        pdf = sorted(export(sample, "pdf").glob("*.pdf"))[0]
-        run("pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", pdf, sample.root / "page")
-        png = sample.root / "page-1.png"
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = struct.unpack(">II", png.read_bytes()[16:24])
-        assert (width, height) == (680, 880)  # 8.5 x 11 in at 80 dpi
+        pdf = sorted((exported / "pdf").glob("*.pdf"))[0]
+        run("pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", pdf, tmp_path / "page")
+        png = (tmp_path / "page-1.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", png[16:24]) == (680, 880)  # 8.5 x 11 in at 80 dpi
 
 
 class TestCombined:
-    def test_one_bookmark_per_recipient_each_letter_from_a_new_page(self, sample: Campaign) -> None:
-        singles = sorted(export(sample, "pdf").glob("*.pdf"))
-        combined = export(sample, "pdf-combined", "all") / "letters.pdf"
+    def test_one_bookmark_per_recipient_each_letter_from_a_new_page(self, exported: Path) -> None:
+        singles = sorted((exported / "pdf").glob("*.pdf"))
+        combined = exported / "all" / "letters.pdf"
         counts = [pages(p) for p in singles]
         assert pages(combined) == sum(counts)
         xml = run("pdftohtml", "-xml", "-i", "-stdout", combined)
@@ -182,8 +199,10 @@ class TestCombined:
             first = run("pdftotext", "-raw", "-f", str(start), "-l", str(start), combined, "-")
             assert first == page_texts(single)[0]  # each letter's own first page, unnumbered
 
-    def test_out_file_name(self, sample: Campaign) -> None:
-        result = sample.run("export", "--format", "pdf-combined", "--out", "x.pdf", "--date", DATE)
+    def test_out_file_name_and_jobs(self, sample: Campaign) -> None:
+        result = sample.run(
+            "export", "--format", "pdf-combined", "--out", "x.pdf", "--date", DATE, "--jobs", "2"
+        )
         assert result.exit_code == 0, result.output
         assert pages(sample.root / "x.pdf") == 24
 
@@ -270,7 +289,13 @@ class TestLayout:
         template.write_text(text.replace("<h2>", '<img src="/etc/hostname"><h2>'), "utf-8")
         result = sample.run("export", "--format", "pdf", "--out", "out", "--date", DATE)
         assert result.exit_code == 1
-        assert "recipients.csv:11: error: the letter loads file:///etc/hostname" in result.output
+        assert (
+            "recipients.csv:11: error: the letter loads '/etc/hostname': a printed letter loads "
+            "no file or web page"
+        ) in result.output
+        checked = sample.run("check", "--format", "pdf")
+        assert checked.exit_code == 1
+        assert "recipients.csv:11: error: the letter loads '/etc/hostname'" in checked.output
         assert listing(sample.root / "out") == []
 
 
