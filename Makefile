@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-pdf clean
 
 $(BIN)/campaign: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ $(BENCH_VENV)/bin/mailmerge: pyproject.toml
 
 bench: $(BENCH_VENV)/bin/mailmerge
 	$(BENCH_VENV)/bin/python bench/bench.py $(if $(N),--sizes $(N)) $(if $(RUNS),--runs $(RUNS)) $(BENCH_ARGS)
+
+# PDF letters per second, one process and --jobs 2, and the 535 members of Congress.
+bench-pdf: $(BIN)/campaign
+	$(BIN)/python bench/pdf.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out
