@@ -366,9 +366,19 @@ class TestSignon:
         assert 72 in lefts and any(300 <= x <= 310 for x in lefts), f"one column: {sorted(lefts)}"
 
 
-def test_missing_extra_is_a_clear_error(sample: Campaign, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint raises ImportError
-    result = sample.run("export", "--format", "pdf", "--out", "out")
-    assert result.exit_code == 1
+@pytest.mark.parametrize("command", [("export", "--out", "out"), ("check",)])
+@pytest.mark.parametrize("fmt", ["pdf", "pdf-combined"])
+def test_missing_extra_is_a_clear_error(
+    sample: Campaign, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...], fmt: str
+) -> None:
+    from campaign import printing
+
+    printing._coverage.cache_clear()
+    for module in ("weasyprint", "fontTools", "fontTools.ttLib"):
+        monkeypatch.setitem(sys.modules, module, None)  # importing it raises ImportError
+    result = sample.run(command[0], "--format", fmt, *command[1:])
+    printing._coverage.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert "Error: the pdf format needs WeasyPrint, which is not installed" in result.output
     assert "install the pdf extra, pip install 'campaign[pdf]'" in result.output
     assert listing(sample.root / "out") == []

@@ -95,7 +95,11 @@ def faces() -> tuple[Face, ...]:
 @cache
 def _coverage() -> frozenset[int]:
     """Every code point the regular face of a chosen family has a glyph for."""
-    from fontTools.ttLib import TTFont  # comes with WeasyPrint
+    try:
+        from fontTools.ttLib import TTFont  # comes with WeasyPrint
+    except ImportError:
+        _weasyprint()  # names the extra to install
+        raise
 
     points: set[int] = set()
     for face in faces():
