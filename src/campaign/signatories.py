@@ -154,7 +154,7 @@ class Signatories:
 
 # Names per column in a block of two: a block is kept on one page, and read down the first
 # column, then the second. (CSS columns would do, but balancing them costs print a second a page.)
-COLUMN_LENGTH = 18
+COLUMN_LENGTH = 10
 
 
 def _two_columns(people: tuple[Signatory, ...]) -> list[Markup]:
