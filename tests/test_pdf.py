@@ -371,13 +371,13 @@ class TestSignon:
 def test_missing_extra_is_a_clear_error(
     sample: Campaign, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...], fmt: str
 ) -> None:
-    from campaign import printing
+    from campaign import fonts
 
-    printing._coverage.cache_clear()
+    fonts._coverage.cache_clear()
     for module in ("weasyprint", "fontTools", "fontTools.ttLib"):
         monkeypatch.setitem(sys.modules, module, None)  # importing it raises ImportError
     result = sample.run(command[0], "--format", fmt, *command[1:])
-    printing._coverage.cache_clear()
+    fonts._coverage.cache_clear()
     assert result.exit_code == 1, result.output
     assert "Error: the pdf format needs WeasyPrint, which is not installed" in result.output
     assert "install the pdf extra, pip install 'campaign[pdf]'" in result.output
