@@ -73,6 +73,7 @@ class Quote:
     source_url: str | None
     source_file: str | None
     line: int
+    text_line: int = 0  # the line of its text key, where a misquote is reported
 
     @property
     def attribution(self) -> str:
@@ -327,6 +328,7 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
             source_url=fields["source_url"],
             source_file=fields["source_file"],
             line=quotes_toml.table_line(key),
+            text_line=quotes_toml.key_line("text", key),
         )
 
     if problems.errors:
