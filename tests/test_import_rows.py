@@ -6,6 +6,7 @@ import csv
 import errno
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -351,6 +352,45 @@ class TestFailedWrites:
         assert "nothing was changed" in result.stderr
         assert out.read_bytes() == before
         assert sorted(p.name for p in tmp_path.iterdir()) == ["legislators.csv", "recipients.csv"]
+
+    @pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare(1) for a tmpfs")
+    def test_a_really_full_disk(self, tmp_path: Path) -> None:
+        """ENOSPC from a real, full file system: a 64 KiB tmpfs in a private mount namespace."""
+        rows = [
+            {**REP, "bioguide_id": f"M{n:06d}", "last_name": f"Mejia{n}", "district": str(n % 50)}
+            for n in range(300)
+        ]
+        path = dataset(tmp_path, *rows)
+        disk = tmp_path / "disk"
+        disk.mkdir()
+        script = f"""
+set -e
+mount -t tmpfs -o size=64k none {disk}
+printf 'email,audience\\nold@example.org,congress\\n' > {disk}/recipients.csv
+dd if=/dev/zero of={disk}/filler bs=1k count=56 2>/dev/null || true
+set +e
+{sys.executable} -m campaign import-legislators {path} --out {disk}/recipients.csv --replace
+echo "rc=$?"
+echo "content=$(tr '\\n' '|' < {disk}/recipients.csv)"
+echo "files=$(ls -A {disk} | tr '\\n' ' ')"
+"""
+        probe = subprocess.run(
+            ["unshare", "-rm", "true"], capture_output=True, check=False, timeout=30
+        )
+        if probe.returncode != 0:
+            pytest.skip("user namespaces are not available here")
+        result = subprocess.run(
+            ["unshare", "-rm", "bash", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert "rc=1" in result.stdout, (result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "recipients.csv: No space left on device" in result.stderr
+        assert "content=email,audience|old@example.org,congress|" in result.stdout
+        assert "files=filler recipients.csv " in result.stdout
 
     @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EIO])
     def test_a_full_disk(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
