@@ -102,7 +102,7 @@ def strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
 
 # Settings of the campaign's own (any key beyond the known ones) that name a link; a template
 # may put them in an href, so they must be web addresses like citation URLs.
-_LINK_KEY = re.compile(r"(?:^|_)(?:url|link|href|website|homepage)$", re.IGNORECASE)
+_LINK_KEY = re.compile(r"(?:^|_)(?:url|link|href|website|homepage)s?$", re.IGNORECASE)
 
 
 def check_url(
@@ -117,14 +117,23 @@ def settings_links(problems: Problems, toml: TomlFile, settings: dict[str, Any])
     """Every string in [campaign]: a link setting must be http(s); none may be javascript:."""
     for where, value in strings(settings, "campaign"):
         top = where.split(".", 2)[1].split("[", 1)[0]
-        last = re.split(r"[.\[]", where)[-1].rstrip("]")
+        last = re.sub(r"\[\d+\]", "", where).rsplit(".", 1)[-1]  # links[0] is a 'links'
         line = toml.key_line(top, "campaign")
         if _LINK_KEY.search(last) and (reason := url_problem(value)):
             problems.error(toml.display, line, f"[campaign] setting '{where[9:]}' {reason}")
-        elif scheme := dangerous_scheme(value):
+        elif (scheme := dangerous_scheme(value)) and _not_prose(scheme, value):
             problems.error(
                 toml.display,
                 line,
                 f"[campaign] setting '{where[9:]}' is a {scheme} link, which runs code or opens "
                 "files when a reader follows it: give an https:// address, or other text",
             )
+
+
+def _not_prose(scheme: str, value: str) -> bool:
+    """Whether a setting that starts like ``scheme`` is a link rather than a sentence.
+
+    No text starts 'javascript:' or 'vbscript:'; but 'Data: collected by ...' and 'File: the
+    report' are prose, and a data: or file: link holds no space.
+    """
+    return scheme in ("javascript:", "vbscript:") or " " not in value.strip()

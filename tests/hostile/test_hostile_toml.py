@@ -248,25 +248,46 @@ class TestLinks:
         line = text.splitlines().index("[campaign]") + 2
         refused(sample, f"letters/campaign.toml:{line}: error: [campaign] setting '{key}' ")
 
+    @pytest.mark.parametrize("url", ["javascript:alert(1)", "//evil.example", "ftp://x.example"])
+    def test_a_list_of_links_in_a_table(self, sample: Campaign, url: str) -> None:
+        path = sample.letters / "campaign.toml"
+        text = path.read_text(encoding="utf-8")
+        setting = f'footer = {{ links = ["https://ok.example", {_toml_string(url)}] }}'
+        text = text.replace("[campaign]\n", f"[campaign]\n{setting}\n", 1)
+        path.write_text(text, encoding="utf-8")
+        line = text.splitlines().index("[campaign]") + 2
+        refused(
+            sample, f"letters/campaign.toml:{line}: error: [campaign] setting 'footer.links[1]'"
+        )
+
     @pytest.mark.parametrize(
-        "value", ["javascript:alert(1)", " JaVa\tScRiPt:x", "data:text/html,x", "file:///x"]
+        "value",
+        [
+            "javascript:alert(1)",
+            " JaVa\tScRiPt:x",
+            "javascript: alert(1)",
+            "vbscript:msgbox",
+            "data:text/html,x",
+            "\x00data:text/html;base64,PHNjcmlwdD4=",
+            "file:///x",
+        ],
     )
     def test_any_setting_that_would_run_code_as_a_link(self, sample: Campaign, value: str) -> None:
         """Whatever its name, nested in tables and arrays too."""
         path = sample.letters / "campaign.toml"
         text = path.read_text(encoding="utf-8")
-        setting = f"footer = {{ links = [{_toml_string(value)}] }}"
+        setting = f"footer = {{ items = [{_toml_string(value)}] }}"
         text = text.replace("[campaign]\n", f"[campaign]\n{setting}\n", 1)
         path.write_text(text, encoding="utf-8")
         line = text.splitlines().index("[campaign]") + 2
         refused(
-            sample, f"letters/campaign.toml:{line}: error: [campaign] setting 'footer.links[0]' is"
+            sample, f"letters/campaign.toml:{line}: error: [campaign] setting 'footer.items[0]' is"
         )
 
     def test_ordinary_text_settings_with_colons_pass(self, sample: Campaign) -> None:
         path = sample.letters / "campaign.toml"
-        text = path.read_text(encoding="utf-8").replace(
-            "[campaign]\n", '[campaign]\nmotto = "Director: Policy; note: data"\n', 1
-        )
+        prose = 'motto = "Director: Policy; note: data"\ntagline = "Data: collected by ICE"\n'
+        prose += 'files = ["File: the report", "Blob: a blob"]\n'
+        text = path.read_text(encoding="utf-8").replace("[campaign]\n", f"[campaign]\n{prose}", 1)
         path.write_text(text, encoding="utf-8")
         assert sample.run("check").exit_code == 0
