@@ -163,3 +163,11 @@ class TestQuoteMarks:
         problem = quote_problem("Nothing whatsoever alike", source)
         assert problem is not None and "differs in" not in problem
         assert problem.startswith("text is not in source.txt as written; the closest passage")
+
+    def test_controls_in_the_quote_or_source_never_reach_the_terminal(self, tmp_path: Path) -> None:
+        source = tmp_path / "source.txt"
+        source.write_text(SOURCE.replace("the information", "the \x1b[2Jinformation"), "utf-8")
+        problem = quote_problem(QUOTE.replace("the information", "the \x1b]0;x\x07data"), source)
+        assert problem is not None
+        assert "\x1b" not in problem and "\x07" not in problem
+        assert "\\u001b" in problem

@@ -155,4 +155,6 @@ def quote_problem(text: str, source_path: Path) -> str | None:
         more = f"; and {len(found) - _SHOWN} more" if len(found) > _SHOWN else ""
         places = f"{len(found)} place{'s' * (len(found) != 1)}"
         message += f"; it differs in {places}: {shown}{more}"
-    return message
+    # The quote and its source are the campaign's text, printed to a terminal: nothing in
+    # them may move the cursor or change colours there.
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in message)
