@@ -5,10 +5,16 @@ Each is an error at the file and line where it is, exit 1, nothing written, no t
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 from conftest import DATE, Campaign, listing
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from campaign.tomlfile import MAX_DEPTH, too_deep
+from campaign.errors import LocatedError
+from campaign.tomlfile import MAX_DEPTH, TomlFile, too_deep
 
 FILES = ("campaign.toml", "citations.toml", "quotes.toml")
 
@@ -291,3 +297,44 @@ class TestLinks:
         text = path.read_text(encoding="utf-8").replace("[campaign]\n", f"[campaign]\n{prose}", 1)
         path.write_text(text, encoding="utf-8")
         assert sample.run("check").exit_code == 0
+
+
+TOKENS = ["[", "]", "{", "}", "a", "=", "1", ".", ",", '"', "'", "\n", "#", " ", "\\", "x.y", "1.5"]
+
+
+class TestAnyText:
+    """Whatever the bytes, reading a TOML file gives data or a located error, nothing else."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(st.sampled_from(TOKENS), max_size=80),
+        st.one_of(st.integers(0, 40), st.integers(0, 3000)),
+    )
+    def test_random_toml_never_escapes_as_another_exception(
+        self, tokens: list[str], depth: int
+    ) -> None:
+        text = "a = " + "[" * depth + "".join(tokens) + "]" * depth
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "x.toml"
+            path.write_text(text, encoding="utf-8")
+            try:
+                toml = TomlFile(path, "x.toml")
+            except LocatedError as exc:
+                assert str(exc).startswith("x.toml:")
+                return
+            # What was read nests no deeper than the limit, so nothing recurses too far on it.
+            assert _depth(toml.data) <= MAX_DEPTH + 1
+            assert toml.key_line("a") >= 1
+            assert toml.table_line("a") >= 0
+
+
+def _depth(value: object) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((inner, level + 1) for inner in item.values())
+        elif isinstance(item, list):
+            stack.extend((inner, level + 1) for inner in item)
+    return deepest
