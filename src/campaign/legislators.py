@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import difflib
 import io
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from campaign.errors import CampaignError, CampaignInvalid, LocatedError, Problems
+from campaign.committees import (
+    SALUTATION_TITLES,
+    Committee,
+    committee_columns,
+    read_committees,
+)
+from campaign.datasetcsv import read_csv
+from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.members import (
     CHAMBERS,
     OUTPUT_COLUMNS,
@@ -38,18 +43,6 @@ LEGISLATOR_COLUMNS = (
 )
 # Read when present, to build a name the dataset leaves blank (a newly seated member).
 LEGISLATOR_OPTIONAL = ("middle_name", "suffix")
-COMMITTEE_COLUMNS = ("committee_id", "committee_name", "bioguide_id", "title")
-# Committee titles that, by congressional convention, replace Senator/Representative in the
-# salutation ("Dear Chairman Grassley:"). Ex Officio and Cochairman are not used that way.
-SALUTATION_TITLES = (
-    "Chairman",
-    "Chairwoman",
-    "Chair",
-    "Ranking Member",
-    "Vice Chairman",
-    "Vice Chairwoman",
-    "Vice Chair",
-)
 
 
 @dataclass(frozen=True)
@@ -60,13 +53,6 @@ class Filters:
     states: tuple[str, ...] = ()
     parties: tuple[str, ...] = ()
     committees: tuple[str, ...] = ()
-
-
-@dataclass
-class Committee:
-    ident: str
-    name: str
-    titles: dict[str, str] = field(default_factory=dict)  # bioguide_id -> title ('' if none)
 
 
 @dataclass
@@ -83,113 +69,6 @@ class ImportResult:
     problems: Problems = field(default_factory=Problems)
 
 
-@dataclass
-class _Record:
-    line: int
-    values: dict[str, str]
-
-
-def _decode(path: Path, display: str) -> str:
-    if not path.is_file():
-        raise LocatedError(display, 0, "file not found")
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise LocatedError(
-            display, line, f"cannot decode the file as UTF-8 ({exc.reason})"
-        ) from None
-
-
-def _read_csv(
-    path: Path,
-    display: str,
-    required: tuple[str, ...],
-    problems: Problems,
-    optional: tuple[str, ...] = (),
-) -> Iterator[_Record]:
-    """Records by column name, each with the line it starts on; malformed ones are reported.
-
-    An ``optional`` column the file lacks reads as blank in every record.
-    """
-    reader = csv.reader(io.StringIO(_decode(path, display), newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader, [])]
-    except csv.Error as exc:
-        raise LocatedError(display, 1, f"unreadable header ({exc})") from None
-    if not header:
-        raise LocatedError(display, 1, "the file is empty: the first line must name the columns")
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise LocatedError(
-            display,
-            1,
-            f"missing required column{'s' * (len(missing) > 1)}: {', '.join(missing)} "
-            f"(needed: {', '.join(required)}; other columns, in any order, are ignored)",
-        )
-    present = required + tuple(name for name in optional if name in header)
-    twice = sorted({name for name in present if header.count(name) > 1})
-    if twice:
-        raise LocatedError(display, 1, f"column{'s' * (len(twice) > 1)} {', '.join(twice)} twice")
-    index = {name: header.index(name) for name in present}
-    absent = dict.fromkeys((name for name in optional if name not in header), "")
-    while True:
-        start = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise LocatedError(display, start, f"unreadable record ({exc})") from None
-        if not fields:
-            continue
-        if len(fields) != len(header):
-            problems.warning(
-                display,
-                start,
-                f"skipped: the record has {len(fields)} fields but the header has {len(header)}",
-            )
-            continue
-        yield _Record(start, {**{name: fields[i] for name, i in index.items()}, **absent})
-
-
-def read_committees(path: Path, display: str, wanted: Iterable[str]) -> list[Committee]:
-    """The wanted committees, in the order asked; an id matches that committee exactly.
-
-    A subcommittee (the parent's id plus two digits, e.g. SSJU01) is a committee of its own:
-    asking for SSJU does not bring in its subcommittees' members.
-    """
-    problems = Problems()
-    found: dict[str, Committee] = {}
-    asked = {w.strip().upper() for w in wanted}
-    for record in _read_csv(path, display, COMMITTEE_COLUMNS, problems):
-        v = record.values
-        ident = v["committee_id"].strip().upper()
-        if ident in asked:
-            # These two reach recipients.csv (committees, committee_title): checked as the
-            # dataset's own values are; a bad one stops the import, as the committee is wanted.
-            for column in ("committee_name", "title"):
-                if reason := text_problem(column, v[column]):
-                    problems.error(display, record.line, reason)
-        committee = found.setdefault(ident, Committee(ident, " ".join(v["committee_name"].split())))
-        committee.titles.setdefault(v["bioguide_id"].strip(), " ".join(v["title"].split()))
-    committees = []
-    unknown = []
-    for ident in dict.fromkeys(w.strip().upper() for w in wanted):
-        if ident in found:
-            committees.append(found[ident])
-        else:
-            close = difflib.get_close_matches(ident, sorted(found), n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            unknown.append(f"{ident}{hint}")
-    if unknown:
-        raise CampaignError(f"{display} has no committee {'; '.join(unknown)}")
-    if problems.errors:
-        raise CampaignInvalid(problems)
-    return committees
-
-
 def _selected(values: dict[str, str], filters: Filters, members: set[str] | None) -> bool:
     if filters.chamber and CHAMBERS.get(values["type"].strip()) != filters.chamber:
         return False
@@ -198,17 +77,6 @@ def _selected(values: dict[str, str], filters: Filters, members: set[str] | None
     if filters.parties and values["party"].strip().casefold() not in filters.parties:
         return False
     return members is None or values["bioguide_id"].strip() in members
-
-
-def _committee_columns(row: dict[str, str], committees: list[Committee]) -> None:
-    """committees, committee_title and salutation_title for the selected committees."""
-    bioguide = row["bioguide_id"]
-    sits = [c for c in committees if bioguide in c.titles]
-    titles = [c.titles[bioguide] for c in sits if c.titles[bioguide]]
-    leading = [t for t in titles if t in SALUTATION_TITLES]
-    row["committees"] = "; ".join(c.name for c in sits)
-    row["committee_title"] = (leading or titles or [""])[0]
-    row["salutation_title"] = leading[0] if leading else ""
 
 
 def read_legislators(
@@ -228,7 +96,7 @@ def read_legislators(
         members = {bioguide for c in committees for bioguide in c.titles}
     rows: list[dict[str, str]] = []
     seen: dict[str, int] = {}
-    records = list(_read_csv(path, display, LEGISLATOR_COLUMNS, problems, LEGISLATOR_OPTIONAL))
+    records = list(read_csv(path, display, LEGISLATOR_COLUMNS, problems, LEGISLATOR_OPTIONAL))
     for field_name, wanted, actual in (
         ("state", filters.states, {r.values["state"].strip().upper() for r in records}),
         ("party", filters.parties, {r.values["party"].strip().casefold() for r in records}),
@@ -256,7 +124,7 @@ def read_legislators(
             continue
         seen[bioguide] = record.line
         if committees is not None:
-            _committee_columns(row, committees)
+            committee_columns(row, committees)
         rows.append(row)
     return rows, problems
 
