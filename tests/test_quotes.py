@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_ARTICLE, Campaign
+from conftest import DATE, SHARED_ARTICLE, Campaign
 
 from campaign.sources import differences, quote_problem
 
@@ -37,10 +37,15 @@ def add_quote(sample: Campaign, tmp_path: Path, text: str, *, multiline: bool = 
 
 
 def check_error(sample: Campaign) -> str:
+    """The one error check reports on quote 'q'; export refuses with the same line."""
     result = sample.run("check")
     assert result.exit_code == 1, result.output
     errors = [line for line in result.output.splitlines() if ": error: quote 'q'" in line]
     assert len(errors) == 1, result.output
+    exported = sample.run("export", "--date", DATE)
+    assert exported.exit_code == 1
+    assert errors[0] in exported.output.splitlines()
+    assert not (sample.root / "out").exists() or not any((sample.root / "out").iterdir())
     return errors[0]
 
 
