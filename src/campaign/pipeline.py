@@ -146,7 +146,8 @@ class Job:
                     continue
                 reason = quote_problem(quote.text, path)
                 if reason:
-                    self.problems.error(c.quotes_display, quote.line, f"quote '{key}': {reason}")
+                    line = quote.text_line or quote.line
+                    self.problems.error(c.quotes_display, line, f"quote '{key}': {reason}")
         for setting in ("sender_name", "sender_email", "reply_to", "name"):
             value = c.settings.get(setting)
             if isinstance(value, str) and (
