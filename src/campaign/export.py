@@ -192,11 +192,10 @@ def work(
                 if handle is None:
                     pending.append((fmt.letter_name(recipient), made))
                 else:
-                    record = made
-                    handle.write(record)
+                    handle.write(made)
                     chunk.lines.append(recipient.row.line)
                     chunk.offsets.append(offset)
-                    offset += len(record)
+                    offset += len(made)
             _write_batch(folder_fd, names, pending)
             if progress is not None:
                 progress(len(batch))
