@@ -207,6 +207,16 @@ class TestCombined:
         assert pages(sample.root / "x.pdf") == 24
 
 
+def add_print_setting(campaign: Campaign, line: str) -> int:
+    """Put ``line`` into the sample's [print] table; the line number it is on."""
+    settings = campaign.letters / "campaign.toml"
+    lines = settings.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, text in enumerate(lines) if text.startswith("[print]")) + 1
+    lines.insert(at, line)
+    settings.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return at + 1
+
+
 FILLER = "This paragraph is here to move the closing down the page, line by line. " * 3
 
 
@@ -241,9 +251,8 @@ class TestLayout:
         assert moved, "no letter put its closing at a page break: the test tests nothing"
 
     def test_a4_and_margins_by_setting(self, sample: Campaign) -> None:
-        settings = sample.letters / "campaign.toml"
-        text = settings.read_text(encoding="utf-8") + 'paper = "a4"\nmargin = "2in"\n'
-        settings.write_text(text, encoding="utf-8")
+        add_print_setting(sample, 'paper = "a4"')
+        add_print_setting(sample, 'margin = "2in"')
         pdf = sorted(export(sample, "pdf").glob("*.pdf"))[0]
         assert "Page size:       595.276 x 841.89 pts (A4)" in run("pdfinfo", pdf)
         bbox = run("pdftotext", "-bbox", "-f", "1", "-l", "1", pdf, "-")
@@ -264,20 +273,14 @@ class TestLayout:
         ],
     )
     def test_print_settings_checked(self, sample: Campaign, setting: str, message: str) -> None:
-        settings = sample.letters / "campaign.toml"
-        text = settings.read_text(encoding="utf-8") + setting + "\n"
-        settings.write_text(text, encoding="utf-8")
-        line = len(text.splitlines())
+        line = add_print_setting(sample, setting)
         result = sample.run("check")
         assert result.exit_code == 1
         assert f"letters/campaign.toml:{line}: error: {message}" in result.output
 
     def test_logo_printed(self, sample: Campaign) -> None:
         (sample.letters / "logo.png").write_bytes(_png(40, 20))
-        settings = sample.letters / "campaign.toml"
-        settings.write_text(
-            settings.read_text(encoding="utf-8") + 'logo = "logo.png"\n', encoding="utf-8"
-        )
+        add_print_setting(sample, 'logo = "logo.png"')
         assert sample.run("check").exit_code == 0
         pdf = sorted(export(sample, "pdf").glob("*.pdf"))[0]
         if shutil.which("pdfimages"):
