@@ -195,6 +195,7 @@ class Survey:
         self._kind_index: dict[Kind, int] = {}
         self._changed = threading.Condition()
         self._stopped = False
+        self._revision = 0  # entries replaced in place (duplicates found at the end)
         self.total_estimate = 0
         if snapshot.job is None:
             self.complete = True
@@ -224,6 +225,7 @@ class Survey:
             duplicates = job.duplicates(seen)
             with self._changed:
                 if duplicates:
+                    self._revision += 1
                     for i, entry in enumerate(self.entries):
                         found = duplicates.get(entry.line)
                         if found is not None:
@@ -283,9 +285,11 @@ class Survey:
     ) -> Page:
         """The matching entries from ``start``: waits until they are checked (or all rows are)."""
         matched: list[Entry] = []
-        scanned = 0
+        scanned = revision = 0
         with self._changed:
             while True:
+                if revision != self._revision:
+                    matched, scanned, revision = [], 0, self._revision
                 for entry in self.entries[scanned:]:
                     if keep(entry):
                         matched.append(entry)
