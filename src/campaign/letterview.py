@@ -67,10 +67,13 @@ def letter_view(snapshot: Snapshot, number: int) -> LetterView | None:
             view.problems = list(entry.reasons)  # with the duplicate check, once it ran
         else:
             view.problems = [*recipient.problems, *snapshot.audience_warnings(recipient.audience)]
-        if not job.usable or snapshot.marked is None:
-            view.render_error = "The campaign has errors (listed above): no letter can be shown."
+        if snapshot.marked is None or not snapshot.marked.ready(recipient.audience):
+            if recipient.audience in job.campaign.audiences:
+                view.render_error = "The templates have errors (listed above): no letter."
+            else:
+                view.render_error = "Not rendered: the row's audience is not in the campaign."
             return view
-        if recipient.audience not in job.campaign.audiences or not recipient.subject:
+        if not recipient.subject:
             view.render_error = "Not rendered: fix the row's problems first."
             return view
         try:
@@ -78,7 +81,9 @@ def letter_view(snapshot: Snapshot, number: int) -> LetterView | None:
         except CampaignError as exc:
             view.render_error = str(exc)
             return view
-        if recipient.problems:
+        if not job.usable:
+            view.note = "Not sent: the campaign has errors (listed above)."
+        elif recipient.problems:
             view.note = "Not sent: the row has errors."
         elif not recipient.email:
             view.note = "No email address: this letter goes out as csv, jsonl or txt only."

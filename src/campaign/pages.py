@@ -84,7 +84,7 @@ a.cite { text-decoration: none; font-weight: 600; }
 
 # Polls /_version; when the files changed (or the row checks finished), fetches the page again
 # and swaps in its <main>. Without scripts the page is the same, reloaded by hand.
-_SCRIPT = """
+_SCRIPT = r"""
 (function () {
   function check() {
     fetch("/_version", {cache: "no-store"}).then(function (r) { return r.json(); })
@@ -96,7 +96,10 @@ _SCRIPT = """
       }
       return fetch(location.href, {cache: "no-store"}).then(function (r) { return r.text(); })
       .then(function (text) {
-        var doc = new DOMParser().parseFromString(text, "text/html");
+        // Split so that this script's own text does not match.
+        var from = text.indexOf("<" + "main id="), to = text.lastIndexOf("</" + "main>");
+        if (from < 0 || to < from) { return; }
+        var doc = new DOMParser().parseFromString(text.slice(from, to + 7), "text/html");
         var fresh = doc.getElementById("main");
         if (!fresh) { return; }
         var marks = document.getElementById("marks");
@@ -104,7 +107,9 @@ _SCRIPT = """
         main.replaceWith(document.adoptNode(fresh));
         var again = document.getElementById("marks");
         if (again) { again.checked = on; }
-        document.title = doc.title;
+        var title = /<title>([^<]*)<\/title>/.exec(text);
+        if (title) { document.title = new DOMParser().parseFromString(title[1], "text/html")
+          .documentElement.textContent; }
       });
     }).catch(function () {}).then(function () { setTimeout(check, 500); });
   }

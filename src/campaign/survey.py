@@ -156,9 +156,12 @@ class Snapshot:
             job = self.job
             self.problems.extend(job.problems)
             self.quotes = quote_states(job.campaign)
-            if job.usable:
+            # Letters are shown whenever their templates compiled, even when other parts of
+            # the campaign (a quote, a setting) have errors: the page lists those above them.
+            ready = [a for a in job.campaign.audiences if job.renderer.ready(a)]
+            if ready:
                 self.marked = MarkedRenderer(job.campaign, tuple(job.file.header))
-                for audience in job.campaign.audiences:
+                for audience in ready:
                     self.marked.compile(audience)
         self.survey = Survey(self)
 
