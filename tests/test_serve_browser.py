@@ -242,7 +242,7 @@ class TestLetter:
             badges = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#letter .badge")]
             assert badges == ["✓ verified", "✗ differs from source"]
             problems = text(browser, "#row-problems")
-            assert "quote 'martinez-de-castro' is not verified" in problems
+            assert "quote 'martinez-de-castro' not verified" in problems
             # check's verdict stands: a quote not in its source stops the export.
             assert "Not sent: the campaign has errors" in text(browser, "main")
             assert browser.find_element(By.CSS_SELECTOR, "li#ref-1").text.startswith("[1] U.S.")

@@ -31,7 +31,8 @@ a { color: var(--accent); }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; vertical-align: top; padding: .35em .5em;
   border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
-th { background: #eef1f4; font-size: .9em; }
+th { background: #eef1f4; font-size: .9em; white-space: nowrap; }
+td.short { white-space: nowrap; }
 .status { display: inline-block; padding: 0 .45em; border-radius: .6em; font-size: .85em;
   font-weight: 600; }
 .status.ok { background: #dcf3e3; color: #115c2a; }
@@ -250,10 +251,10 @@ def index_main(snapshot: Snapshot, query: Query, page: Page) -> Markup:
         reasons = Markup("").join(Markup("<li>{}</li>").format(r) for r in e.reasons)
         rows.append(
             Markup(
-                '<tr class="row" data-status="{status}"><td data-label="Row">{n}</td>'
+                '<tr class="row" data-status="{status}"><td data-label="Row" class="short">{n}</td>'
                 '<td data-label="Name"><a href="/letter/{n}">{name}</a></td>'
-                '<td data-label="Audience" class="audience">{audience}</td>'
-                '<td data-label="Title">{title}</td><td data-label="State">{state}</td>'
+                '<td data-label="Audience" class="audience short">{audience}</td>'
+                '<td data-label="Title">{title}</td><td data-label="State" class="short">{state}</td>'
                 '<td data-label="Status">{badge}<ul class="reasons">{reasons}</ul></td></tr>'
             ).format(
                 status=e.status,

@@ -121,7 +121,7 @@ def quote_states(campaign: Campaign) -> dict[str, QuoteState]:
     states = {}
     for key, quote in campaign.quotes.items():
         if not quote.source_file:
-            states[key] = QuoteState("unchecked", "no source_file is given: not verified")
+            states[key] = QuoteState("unchecked", "no source_file given")
             continue
         path = campaign.letters / quote.source_file
         if not path.is_file():
@@ -177,7 +177,7 @@ class Snapshot:
         for key in self.job.uses[audience].quotes:
             state = self.quotes.get(key)
             if state is not None and state.state != "verified":
-                found.append(f"quote '{key}' is not verified: {state.note}")
+                found.append(f"quote '{key}' not verified: {state.note}")
         return tuple(found)
 
     def close(self) -> None:
