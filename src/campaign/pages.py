@@ -254,7 +254,8 @@ def index_main(snapshot: Snapshot, query: Query, page: Page) -> Markup:
                 '<tr class="row" data-status="{status}"><td data-label="Row" class="short">{n}</td>'
                 '<td data-label="Name"><a href="/letter/{n}">{name}</a></td>'
                 '<td data-label="Audience" class="audience short">{audience}</td>'
-                '<td data-label="Title">{title}</td><td data-label="State" class="short">{state}</td>'
+                '<td data-label="Title">{title}</td>'
+                '<td data-label="State" class="short">{state}</td>'
                 '<td data-label="Status">{badge}<ul class="reasons">{reasons}</ul></td></tr>'
             ).format(
                 status=e.status,

@@ -63,6 +63,9 @@ class Kind:
         return " · ".join(part for part in (self.audience, self.title, self.variant) if part)
 
 
+_KIND_COLUMNS = ("audience", "title", "district", "salutation_title", "salutation")
+
+
 def kind_of(values: dict[str, str]) -> Kind:
     variant = []
     if values.get("district", "").strip() in ("0", "00"):
@@ -196,6 +199,8 @@ class Survey:
         self.complete = False
         self.failure = ""
         self._kind_index: dict[Kind, int] = {}
+        self._kinds: dict[tuple[str, ...], Kind] = {}  # by the values kind_of() reads
+        self._warnings: dict[str, tuple[str, ...]] = {}
         self._changed = threading.Condition()
         self._stopped = False
         self._revision = 0  # entries replaced in place (duplicates found at the end)
@@ -244,9 +249,18 @@ class Survey:
 
     def _entry(self, recipient: Recipient) -> Entry:
         values = recipient.row.values
-        kind = kind_of(values)
+        key = tuple(values.get(c, "") for c in _KIND_COLUMNS)
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = kind_of(values)
+            if len(self._kinds) < 4_096:
+                self._kinds[key] = kind
         reasons = tuple(recipient.problems)
-        warnings = self.snapshot.audience_warnings(recipient.audience)
+        warnings = self._warnings.get(recipient.audience)
+        if warnings is None:
+            warnings = self._warnings[recipient.audience] = self.snapshot.audience_warnings(
+                recipient.audience
+            )
         status = "error" if reasons else "warning" if warnings else "ok"
         index = self._kind_index.get(kind)
         if index is None and len(self.kinds) < _MAX_KINDS:
