@@ -73,6 +73,11 @@ def one_run(campaign: Path, count: int) -> dict[str, float]:
         seconds, status, _ = get(port, f"/letter/{count}")
         assert status == 200
         figures[f"letter of row {count:,}"] = seconds
+        status_file = Path(f"/proc/{process.pid}/status")
+        if status_file.is_file():  # Linux: the server's peak resident memory, in MB
+            for line in status_file.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    figures["peak RSS of the server (MB)"] = int(line.split()[1]) / 1024
         return figures
     finally:
         process.terminate()
@@ -92,7 +97,7 @@ def main() -> None:
     def median(name: str) -> float:
         return statistics.median(r[name] for r in runs)
 
-    print(f"{args.count:,} recipients, median of {args.runs} runs (seconds)")
+    print(f"{args.count:,} recipients, median of {args.runs} runs (seconds unless named)")
     for name in runs[0]:
         print(f"  {name:<40} {median(name):8.3f}")
 
