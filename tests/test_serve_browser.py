@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -298,3 +299,32 @@ class TestLive:
         template.write_text("\n".join(lines) + "\n", encoding="utf-8")
         WebDriverWait(browser, 2).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#letter"))
         assert "Dear Senator Rivera:" in text(browser, "#letter")
+
+
+class TestPolicy:
+    """Markup in the campaign's own HTML template cannot run or lead the page away."""
+
+    def test_script_and_refresh_in_an_html_template(self, browser: Any, sample: Campaign) -> None:
+        template = sample.letters / "dhs.html.j2"
+        source = template.read_text(encoding="utf-8")
+        template.write_text(
+            source.replace(
+                "<p>{{ recipient.salutation }}</p>",
+                "<p>{{ recipient.salutation }}</p><script>window.pwned = 1</script>"
+                '<meta http-equiv="refresh" content="0; url=/letter/1">'
+                '<img src="http://example.org/track.png" alt="">',
+            ),
+            encoding="utf-8",
+        )
+        running = start(sample.root)
+        try:
+            load(browser, running.url + "letter/10")
+            time.sleep(1.5)  # a refresh would have left the page by now
+            assert browser.current_url.endswith("/letter/10")
+            assert browser.execute_script("return window.pwned") is None
+            assert "Dear Secretary Ellison:" in text(browser, "#letter")
+            image = browser.find_element(By.CSS_SELECTOR, "#letter img")
+            assert browser.execute_script("return arguments[0].naturalWidth", image) == 0
+        finally:
+            running.shutdown()
+            running.server_close()

@@ -256,9 +256,11 @@ def _serve(options: Options, now: datetime, port: int, open_browser: bool) -> No
     server = PreviewServer(options, now, port)
     click.echo(f"Serving the preview at {server.url} (Ctrl-C stops it)", err=True)
     if open_browser:
+        import threading
         import webbrowser
 
-        webbrowser.open(server.url)
+        # In a thread: a terminal browser webbrowser may pick must not hold up the server.
+        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -39,9 +39,14 @@ class LetterView:
     render_error: str = ""
 
 
+_META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+
+
 def _inner_body(html: str) -> str:
+    """The body of an HTML part, to set in the page; a <meta> (a refresh that would leave the
+    page) is dropped, and the page's policy keeps any script or frame in it from running."""
     found = _BODY.search(html)
-    return found.group(1) if found else html
+    return _META.sub("", found.group(1) if found else html)
 
 
 def letter_view(snapshot: Snapshot, number: int) -> LetterView | None:
