@@ -11,9 +11,9 @@ from markupsafe import Markup
 
 from campaign.errors import Problem, Severity
 from campaign.letterview import LetterView
-from campaign.survey import STATUSES, KindInfo, Page, Snapshot
+from campaign.survey import PAGE_ROWS, STATUSES, KindInfo, Page, Snapshot
 
-PAGE_SIZE = 50
+PAGE_SIZE = PAGE_ROWS
 
 _STYLE = """
 :root { color-scheme: light; --line: #d0d4da; --muted: #555; --accent: #0b5cad; }
@@ -214,8 +214,9 @@ def index_main(snapshot: Snapshot, query: Query, page: Page) -> Markup:
         e=f"{counts['error']:,}",
     )
     if not survey.complete:
-        summary += Markup(" (checking: {} of about {} rows so far)").format(
-            f"{checked:,}", f"{survey.total_estimate:,}"
+        about = Markup(" of about {}").format(f"{survey.total_estimate:,}")
+        summary += Markup(" (checking: {}{} rows so far)").format(
+            f"{checked:,}", about if survey.total_estimate else ""
         )
     parts = [
         Markup("<h1>{}</h1><p>{}</p>").format(name, summary),

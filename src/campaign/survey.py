@@ -4,6 +4,7 @@ from the row checks (no letter rendered), the kinds of letter, and one example o
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from campaign.settings import Campaign
 from campaign.sources import quote_problem
 
 STATUSES = ("ok", "warning", "error")
+PAGE_ROWS = 50  # rows on a page of the index
 _MAX_FILES = 2_000  # files under letters/ looked at for changes
 _MAX_KINDS = 200
 
@@ -218,20 +220,27 @@ class Survey:
     def _run(self) -> None:
         snapshot = self.snapshot
         try:
-            # Its own Job: the request threads use the snapshot's.
-            job = Job(snapshot.options, snapshot.now)
-            self.total_estimate = job.file.estimate_rows()
+            job = snapshot.job
+            assert job is not None
             seen = Seen()
             batch: list[Entry] = []
-            for row in job.rows():
-                if self._stopped:
-                    return
-                batch.append(self._entry(job.check_row(row, seen)))
-                if len(batch) >= 256:
-                    self._add(batch)
-                    batch = []
-            self._add(batch)
-            duplicates = job.duplicates(seen)
+            size = PAGE_ROWS  # the first page's worth first: it is the one waited for
+            rows = job.rows()
+            while not self._stopped:
+                # The snapshot's Job serves the pages too: it is lent a batch at a time.
+                with snapshot.lock:
+                    for row in itertools.islice(rows, size):
+                        batch.append(self._entry(job.check_row(row, seen)))
+                if not batch:
+                    break
+                self._add(batch)
+                if not self.total_estimate:
+                    self.total_estimate = job.file.estimate_rows()
+                batch, size = [], 256
+            if self._stopped:
+                return
+            with snapshot.lock:
+                duplicates = job.duplicates(seen)
             with self._changed:
                 if duplicates:
                     self._revision += 1
