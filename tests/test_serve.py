@@ -111,13 +111,18 @@ class TestWhoItAnswers:
     def test_bound_to_loopback_only(self, server: PreviewServer) -> None:
         assert server.socket.family == socket.AF_INET
         assert server.socket.getsockname()[0] == "127.0.0.1"
-        others = set()
-        try:
-            infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
-            others = {i[4][0] for i in infos if not i[4][0].startswith("127.")}
+        # 127.0.0.2 is this machine too: a server bound to every address would answer there.
+        others = {"127.0.0.2"}
+        try:  # the address of the interface a packet to elsewhere would leave by (none sent)
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            probe.connect(("192.0.2.1", 9))
+            others.add(probe.getsockname()[0])
+            probe.close()
         except OSError:
             pass
-        for address in others:  # this machine's other addresses reach nothing
+        with socket.create_connection(("127.0.0.1", server.port), timeout=2):
+            pass
+        for address in others - {"127.0.0.1", "0.0.0.0"}:  # reach nothing
             with pytest.raises(OSError):
                 socket.create_connection((address, server.port), timeout=2).close()
 
