@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -200,7 +202,8 @@ class TestPages:
             assert errors.count('<tr class="row"') == 2
             assert "duplicates the address on line 2" in errors
             letter = get(running, "/letter/3")
-            assert "recipients.csv:4: column &#39;state&#39;" in letter
+            assert "recipients.csv:4: error: column &#39;state&#39;" in letter
+            assert "Not sent: the row has errors." in letter
         finally:
             running.shutdown()
             running.server_close()
@@ -233,3 +236,48 @@ class TestCommand:
         result = sample.run("preview", "--serve", *extra)
         assert result.exit_code == 2
         assert "--serve shows every recipient" in result.output
+
+    def test_open_needs_serve(self, sample: Campaign) -> None:
+        result = sample.run("preview", "--open")
+        assert result.exit_code == 2
+        assert "--open goes with --serve" in result.output
+
+    @pytest.mark.parametrize("port", ["-1", "65536", "http"])
+    def test_a_bad_port_is_a_usage_error(self, sample: Campaign, port: str) -> None:
+        assert sample.run("preview", "--serve", "--port", port).exit_code == 2
+
+
+class TestManyRows:
+    """Pages of 50, in order, with links from one to the next, filters kept."""
+
+    def test_pages(self, sample: Campaign) -> None:
+        lines = sample.recipients.read_text(encoding="utf-8").splitlines()
+        senator = lines[1]
+        extra = [
+            senator.replace("alex.rivera@", f"member{i}@").replace(",Rivera,", f",Rivera{i},")
+            for i in range(108)
+        ]
+        sample.recipients.write_text("\n".join([*lines, *extra]) + "\n", encoding="utf-8")
+        running = start(sample.root)
+        try:
+            deadline = time.monotonic() + 30
+            while not json.loads(get(running, "/_version"))["complete"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            first = get(running, "/")
+            assert first.count('<tr class="row"') == 50
+            assert "Rows 1–50 of 120 matching" in first
+            assert 'rel="next" href="/?page=2"' in first and 'rel="prev"' not in first
+            last = get(running, "/?page=3")
+            assert last.count('<tr class="row"') == 20
+            assert '<a href="/letter/120">' in last and 'rel="next"' not in last
+            senators = get(running, "/?title=Senator&page=2")
+            assert "Rows 51–100 of 112 matching" in senators
+            assert 'href="/?title=Senator&amp;page=3"' in senators
+            assert 'href="/?title=Senator"' in senators  # back to the first page
+            letter = get(running, "/letter/120")
+            assert "Dear Senator Rivera107:" in re.sub(r"<[^>]*>", "", letter)
+            assert 'rel="prev" href="/letter/119"' in letter and 'rel="next"' not in letter
+        finally:
+            running.shutdown()
+            running.server_close()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -328,3 +331,30 @@ class TestPolicy:
         finally:
             running.shutdown()
             running.server_close()
+
+
+class TestCommand:
+    """The command itself, as an organizer runs it, opened in the browser."""
+
+    def test_preview_serve_port(self, browser: Any, sample: Campaign) -> None:
+        with socket.socket() as probe:  # a port free a moment ago
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "campaign", "preview", "--serve", "--port", str(port)],
+            cwd=sample.root,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stderr is not None
+            assert f"http://127.0.0.1:{port}/" in process.stderr.readline()
+            load(browser, f"http://127.0.0.1:{port}/")
+            assert len(rows(browser)) == 12
+            load(browser, f"http://127.0.0.1:{port}/?audience=dhs")
+            assert len(rows(browser)) == 3
+            load(browser, f"http://localhost:{port}/letter/12")
+            assert "Dear Inspector General Castellanos:" in text(browser, "#letter")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

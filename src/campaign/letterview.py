@@ -28,7 +28,8 @@ class LetterView:
     audience: str
     kind: str
     subject: str = ""
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # errors: the letter is not sent
+    warnings: list[str] = field(default_factory=list)
     headers: list[tuple[str, str]] = field(default_factory=list)
     raw_headers: str = ""
     note: str = ""  # why no headers are shown
@@ -67,11 +68,12 @@ def letter_view(snapshot: Snapshot, number: int) -> LetterView | None:
             kind_of(row.values).label,
             recipient.subject,
         )
+        view.warnings = list(snapshot.audience_warnings(recipient.audience))
         entry = snapshot.survey.entry(number)
-        if entry is not None:
-            view.problems = list(entry.reasons)  # with the duplicate check, once it ran
+        if entry is not None:  # with the duplicate check, once it ran
+            view.problems = [r for r in entry.reasons if r not in view.warnings]
         else:
-            view.problems = [*recipient.problems, *snapshot.audience_warnings(recipient.audience)]
+            view.problems = list(recipient.problems)
         if snapshot.marked is None or not snapshot.marked.ready(recipient.audience):
             if recipient.audience in job.campaign.audiences:
                 view.render_error = "The templates have errors (listed above): no letter."

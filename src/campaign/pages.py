@@ -311,25 +311,42 @@ def _kinds(kinds: list[KindInfo], more: int) -> Markup:
 
 
 def letter_main(snapshot: Snapshot, view: LetterView, display: str) -> Markup:
-    status = "error" if any(not p.startswith("quote '") for p in view.problems) else ""
+    around = []
+    if view.number > 1:
+        around.append(
+            Markup('<a rel="prev" href="/letter/{0}">← row {0}</a>').format(view.number - 1)
+        )
+    around.append(Markup('<a href="/">all recipients</a>'))
+    if snapshot.survey.entry(view.number + 1) is not None or not snapshot.survey.complete:
+        around.append(
+            Markup('<a rel="next" href="/letter/{0}">row {0} →</a>').format(view.number + 1)
+        )
     parts = [
         Markup(
-            '<p><a href="/">← all recipients</a></p><h1>Row {n}: {name}</h1>'
-            "<p>{kind} · {where}:{line}</p>"
-        ).format(n=view.number, name=view.name, kind=view.kind, where=display, line=view.line),
+            '<nav class="pages">{}</nav><h1>Row {n}: {name}</h1><p>{kind} · {where}:{line}</p>'
+        ).format(
+            Markup("").join(around),
+            n=view.number,
+            name=view.name,
+            kind=view.kind,
+            where=display,
+            line=view.line,
+        ),
         problem_list(
             [p for p in snapshot.problems.items if p.severity is Severity.ERROR], "Campaign errors"
         ),
     ]
-    if view.problems:
+    if view.problems or view.warnings:
         items = Markup("").join(
-            Markup("<li>{}:{}: {}</li>").format(display, view.line, p) for p in view.problems
+            Markup("<li>{}:{}: {}: {}</li>").format(display, view.line, severity, p)
+            for severity, found in (("error", view.problems), ("warning", view.warnings))
+            for p in found
         )
         parts.append(
             Markup(
                 '<section class="problems{w}" id="row-problems"><h2>This row</h2><ul>{i}</ul>'
                 "</section>"
-            ).format(w="" if status else " warn", i=items)
+            ).format(w="" if view.problems else " warn", i=items)
         )
     if view.render_error:
         parts.append(
