@@ -281,3 +281,25 @@ class TestManyRows:
         finally:
             running.shutdown()
             running.server_close()
+
+
+class TestBrokenCampaign:
+    """A campaign that cannot be loaded says why on every page, until it is fixed."""
+
+    @pytest.mark.parametrize("path", ["/", "/letter/1", "/?audience=dhs"])
+    def test_settings_that_do_not_parse(
+        self, server: PreviewServer, sample: Campaign, path: str
+    ) -> None:
+        settings = sample.letters / "campaign.toml"
+        good = settings.read_text(encoding="utf-8")
+        settings.write_text(good.replace('name = "287(g)', 'name = = "287(g)'), encoding="utf-8")
+        page = get(server, path)
+        assert "The campaign cannot be loaded" in page
+        assert "letters/campaign.toml:4: error:" in page
+        settings.write_text(good, encoding="utf-8")
+        assert "Alex J. Rivera" in get(server, path.replace("audience=dhs", ""))
+
+    def test_recipients_file_gone(self, server: PreviewServer, sample: Campaign) -> None:
+        sample.recipients.rename(sample.root / "elsewhere.csv")
+        page = get(server, "/letter/1")
+        assert "recipients.csv: error: recipients file not found" in page

@@ -179,9 +179,11 @@ def problem_list(problems: Iterable[Problem], heading: str) -> Markup:
 
 
 def failure_main(snapshot: Snapshot) -> Markup:
-    return Markup('<h1>The campaign cannot be loaded</h1><div class="error-box">{}</div>').format(
-        snapshot.failure
-    )
+    """The campaign could not be loaded: why, at its file and line when known."""
+    found = problem_list(snapshot.problems.items, "Problems")
+    if snapshot.failure:
+        found += Markup('<div class="error-box">{}</div>').format(snapshot.failure)
+    return Markup('<h1>The campaign cannot be loaded</h1><div id="failure">{}</div>').format(found)
 
 
 def _status(status: str) -> Markup:

@@ -194,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         name = snapshot.campaign.name if snapshot.campaign is not None else "campaign"
         title = f"{name} · preview"
         main: Markup
-        if snapshot.failure:
+        if snapshot.job is None:  # the settings or the recipients file cannot be read
             main = failure_main(snapshot)
         elif path == "/":
             q = parse_query(query)
