@@ -185,6 +185,17 @@ def check(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the letter as an HTML page to FILE.",
 )
+@click.option(
+    "--serve", is_flag=True, help="Serve every letter in the browser, live as the files change."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port for --serve, on 127.0.0.1 (0: any free port).",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the --serve page in a browser.")
 def preview(
     campaign_dir: Path,
     recipients: Path | None,
@@ -192,6 +203,9 @@ def preview(
     selector: str | None,
     date: str | None,
     html_file: Path | None,
+    serve: bool,
+    port: int,
+    open_browser: bool,
 ) -> None:
     """Show one recipient's message as it will be sent.
 
@@ -201,7 +215,20 @@ def preview(
     Example:
       campaign preview 2
       campaign preview jane.doe@example.org --html letter.html
+      campaign preview --serve --port 8000 --open
     """
+    if serve:
+        if selector is not None or html_file is not None:
+            raise click.UsageError("--serve shows every recipient: give no SELECTOR or --html")
+        _serve(
+            _options(campaign_dir, recipients, encoding, True),
+            _parse_date(date),
+            port,
+            open_browser,
+        )
+        return
+    if open_browser:
+        raise click.UsageError("--open goes with --serve")
     job = Job(_options(campaign_dir, recipients, encoding, needs_email=False), _parse_date(date))
     if not job.usable:
         raise CampaignInvalid(job.problems)
@@ -226,6 +253,25 @@ def preview(
         except OSError as exc:
             raise CampaignError(f"cannot write --html {html_file}: {exc.strerror}") from None
         click.echo(f"Wrote {html_file}", err=True)
+
+
+def _serve(options: Options, now: datetime, port: int, open_browser: bool) -> None:
+    from campaign.serve import PreviewServer  # only --serve needs it
+
+    server = PreviewServer(options, now, port)
+    click.echo(f"Serving the preview at {server.url} (Ctrl-C stops it)", err=True)
+    if open_browser:
+        import threading
+        import webbrowser
+
+        # In a thread: a terminal browser webbrowser may pick must not hold up the server.
+        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+    finally:
+        server.server_close()
 
 
 @main.command(name="export", short_help="Write one letter per recipient (eml, csv, jsonl, txt).")
