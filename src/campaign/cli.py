@@ -14,7 +14,14 @@ from campaign import __version__
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.export import FORMATS, export
 from campaign.message import InternalError
-from campaign.pipeline import FORMATS_WITHOUT_EMAIL, Job, Options, Seen, selector_row
+from campaign.pipeline import (
+    FORMATS_WITH_HTML,
+    FORMATS_WITHOUT_EMAIL,
+    Job,
+    Options,
+    Seen,
+    selector_row,
+)
 
 
 class CampaignGroup(click.Group):
@@ -155,13 +162,14 @@ def check(
         campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
     )
     job = Job(options, _parse_date(None))
+    html = fmt in FORMATS_WITH_HTML  # every letter is rendered, as export would render it
     problems = Problems()
     problems.extend(job.problems)
     count = 0
     seen = Seen()
     for row in job.rows():
         count += 1
-        problems.extend(job.row_problems(job.check_row(row, seen)))
+        problems.extend(job.row_problems(job.check_letter(row, seen, html)))
     for duplicate in job.duplicates(seen).values():
         problems.error(job.file.display, duplicate.row.line, duplicate.message)
     _print_problems(problems)
