@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from string import Formatter
 from typing import Any
 
@@ -23,7 +24,8 @@ from campaign.fields import Blank, is_blank
 
 MAX_VALUE = 1_000_000  # characters (or items) in any one value, and in a whole letter
 MAX_MADE = 10_000_000  # characters of values and output one letter makes in all
-MAX_STEPS = 1_000_000  # loop iterations, calls, filters and operators in one letter
+MAX_STEPS = 250_000  # loop iterations, calls, filters and operators in one letter
+MACRO_STEPS = 4  # a macro call costs about as much as this many other steps
 MAX_BITS = 10_000  # bits in a number (about 3,000 digits)
 MAX_DEPTH = 50  # macros calling macros
 MAX_SECONDS = 5.0  # wall clock, checked every _CLOCK_EVERY steps
@@ -348,15 +350,26 @@ class Buffer(list[Any]):
         super().extend(items)
 
 
-def join_output(chunks: Iterable[str], budget: Budget) -> str:
+_BATCH = 256  # chunks taken at a time: what one letter makes in all is bounded (MAX_MADE)
+
+
+def join_output(chunks: Iterator[str], budget: Budget) -> str:
     """The letter from its template's output, stopped as soon as it is too long."""
-    parts: list[str] = []
-    size = 0
-    for chunk in chunks:
-        size += len(chunk)
+    parts = list(islice(chunks, _BATCH))
+    size = sum(map(len, parts))
+    if len(parts) < _BATCH and size <= MAX_VALUE:  # most letters: one batch
+        budget.made += size
+        return "".join(parts)
+    while len(parts) == _BATCH and size <= MAX_VALUE:
+        batch = list(islice(chunks, _BATCH))
+        size += sum(map(len, batch))
         if size > MAX_VALUE:
             raise LetterTooLong(f"the letter would be longer than {_n(MAX_VALUE)} characters")
-        parts.append(chunk)
+        parts += batch
+        if len(batch) < _BATCH:
+            break
+    if size > MAX_VALUE:
+        raise LetterTooLong(f"the letter would be longer than {_n(MAX_VALUE)} characters")
     budget.make(size)
     return "".join(parts)
 

@@ -327,6 +327,11 @@ class Renderer:
             location = where or self._location(exc, template)
             message = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
             raise RenderError(location, message) from None
+        except MemoryError:
+            # The limits keep a letter far below this; should one still get here, it is the
+            # template's to fix, at its line.
+            location = where or self._display(template)
+            raise RenderError(location, "the letter needs more memory than there is") from None
         except (LookupError, AssertionError, RecursionError) as exc:
             # What a template's own code can raise ({{ {}.pop("x") }}, endless macro recursion).
             location = where or self._location(exc, template)

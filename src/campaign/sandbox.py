@@ -30,6 +30,7 @@ FAST_CALLS: set[Callable[..., Any]] = set()
 # The filters the guards below put in front of every loop and every '~' operand: names no
 # template can write.
 _LOOP = "campaign loop"
+_MISSING = object()
 _MEASURED = "campaign measured"
 
 
@@ -40,7 +41,7 @@ class BlankValue(CampaignError):
 def finalize(value: Any) -> Any:
     """Every ``{{ value }}`` a template prints passes here first."""
     kind = type(value)
-    if kind is str:
+    if kind is str and len(value) <= limits.MAX_VALUE:
         return value
     if kind is Blank:
         column = value.column
@@ -168,7 +169,10 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         kind = type(obj)
         # recipient.values, campaign.items: the data of that name, never a dict method.
         if kind is Record:
-            return self._field(obj, attribute)
+            value = obj.get(attribute, _MISSING)
+            if value is _MISSING or (type(value) is str and obj.blanks and is_blank(value)):
+                return self._field(obj, attribute)
+            return value
         # ``x.title`` on a plain dict: the sandbox would look for a dict attribute of that
         # name, fail (an exception each time), then read the key. No dict attribute has it.
         if kind is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
@@ -212,6 +216,7 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
                     f"maximum recursion depth exceeded: macros call macros more than "
                     f"{limits.MAX_DEPTH} deep (does a macro call itself without end?)"
                 )
+            budget.step(limits.MACRO_STEPS - 1)
             budget.depth += 1
             try:
                 result = super().call(__context, __obj, *args, **kwargs)
@@ -266,11 +271,10 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
 
 @pass_context  # never run while the template compiles
 def _measured(_context: Context, value: Any) -> Any:
-    """A '~' operand: a list or dict is measured before it is turned into text."""
-    if type(value) is not str:
-        size = limits.measure(value)
-        if size > limits.MAX_VALUE:
-            raise limits.too_long(size)
+    """A '~' operand, measured before it is turned into text and joined."""
+    size = len(value) if type(value) is str else limits.measure(value)
+    if size > limits.MAX_VALUE:
+        raise limits.too_long(size)
     return value
 
 
