@@ -37,7 +37,9 @@ class LimitError(CampaignError):
 
 
 class LetterTooLong(LimitError):
-    """The letter itself, as written out, is over the limit."""
+    """The letter itself, as written out, is over the limit; ``line``: the template's line."""
+
+    line: int | None = None
 
 
 def _n(number: int) -> str:
@@ -357,21 +359,25 @@ def join_output(chunks: Iterator[str], budget: Budget) -> str:
     """The letter from its template's output, stopped as soon as it is too long."""
     parts = list(islice(chunks, _BATCH))
     size = sum(map(len, parts))
-    if len(parts) < _BATCH and size <= MAX_VALUE:  # most letters: one batch
-        budget.made += size
-        return "".join(parts)
-    while len(parts) == _BATCH and size <= MAX_VALUE:
+    batch = parts
+    while len(batch) == _BATCH and size <= MAX_VALUE:  # most letters: one batch, no loop
         batch = list(islice(chunks, _BATCH))
         size += sum(map(len, batch))
-        if size > MAX_VALUE:
-            raise LetterTooLong(f"the letter would be longer than {_n(MAX_VALUE)} characters")
         parts += batch
-        if len(batch) < _BATCH:
-            break
     if size > MAX_VALUE:
         raise LetterTooLong(f"the letter would be longer than {_n(MAX_VALUE)} characters")
     budget.make(size)
     return "".join(parts)
+
+
+def overflow_frame(chunks: Iterator[str]) -> Any:
+    """The frame of the template code that was writing when the letter went over the limit."""
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_VALUE:
+            return getattr(chunks, "gi_frame", None)
+    return None
 
 
 __all__ = [

@@ -292,7 +292,7 @@ class Renderer:
         """
         env = template.environment
         if not (isinstance(env, LetterSandbox) and env.inline and again and template.name):
-            return self._render(template, context, where)
+            return self._render(template, context, where, again)
         try:
             return self._render(template, context, where)
         except RenderError:
@@ -301,9 +301,15 @@ class Renderer:
         plain_env = self._uninlined.get(html)
         if plain_env is None:
             plain_env = self._uninlined[html] = _make_env(self.campaign, html, inline=False)
-        return self._render(plain_env.get_template(template.name), again(), where)
+        return self._render(plain_env.get_template(template.name), again(), where, again)
 
-    def _render(self, template: Template, context: dict[str, Any], where: str | None) -> str:
+    def _render(
+        self,
+        template: Template,
+        context: dict[str, Any],
+        where: str | None,
+        again: Callable[[], dict[str, Any]] | None = None,
+    ) -> str:
         env = template.environment
         if isinstance(env, LetterSandbox):
             env.budget = limits.Budget()  # what this one letter may still cost
@@ -317,10 +323,16 @@ class Renderer:
                     return limits.join_output(chunks, env.budget)
                 except limits.LetterTooLong as exc:
                     frame = getattr(chunks, "gi_frame", None)  # where the template was writing
-                    if frame is None or where is not None:
-                        raise
-                    line = template.get_corresponding_lineno(frame.f_lineno)
-                    raise RenderError(f"{self._display(template)}:{line}", str(exc)) from None
+                    if frame is None and again is not None:
+                        # It had finished: render it again, a chunk at a time, to find where.
+                        env.budget = limits.Budget()
+                        again_chunks = template.root_render_func(
+                            template.new_context(again(), True)
+                        )
+                        frame = limits.overflow_frame(again_chunks)
+                    if frame is not None:
+                        exc.line = template.get_corresponding_lineno(frame.f_lineno)
+                    raise
             except Exception:
                 template.environment.handle_exception()  # re-raised with template lines
         except (TemplateError, CampaignError, ValueError, TypeError, ArithmeticError) as exc:
@@ -342,6 +354,8 @@ class Renderer:
 
     def _location(self, exc: BaseException, template: Template) -> str:
         """The template file:line an error was raised at, from Jinja's rewritten traceback."""
+        if isinstance(exc, limits.LetterTooLong) and exc.line:
+            return f"{self._display(template)}:{exc.line}"
         root = str(self.campaign.letters)
         found = self._display(template)
         tb = exc.__traceback__
