@@ -195,10 +195,12 @@ class TemplateChecker:
         self._trees[name] = tree
         return tree
 
-    def _known_names(self, tree: nodes.Template, display: str) -> bool:
-        """Report each filter or test the template names that does not exist, at its line."""
+    def _known_names(self, tree: nodes.Template, display: str, first_line: int = 1) -> bool:
+        """Report each filter or test the template names that does not exist, at its line
+        (``first_line``: the file's line the template starts on, for a subject)."""
         ok = True
         for kind, name, line in _names_used(tree):
+            line += first_line - 1
             known = self.env.filters if kind == "filter" else self.env.tests
             if name not in known:
                 ok = False
@@ -303,7 +305,7 @@ class TemplateChecker:
             self.problems.error(settings, spec.subject_line, "subject syntax: nested too deeply")
             uses.ok = False
         else:
-            if not self._known_names(subject, settings):
+            if not self._known_names(subject, settings, spec.subject_line):
                 uses.names_ok = False
             self._gather(subject, settings, uses, uses.subject_fields)
             # a subject line's own line number is the key's line, not the template's
