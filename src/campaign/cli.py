@@ -162,6 +162,8 @@ def check(
         campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
     )
     job = Job(options, _parse_date(None))
+    if not job.usable:
+        raise CampaignInvalid(job.problems)  # as export: no row can be checked against it
     html = fmt in FORMATS_WITH_HTML  # every letter is rendered, as export would render it
     problems = Problems()
     problems.extend(job.problems)
