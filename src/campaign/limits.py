@@ -261,7 +261,7 @@ def _check_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str
     if size > MAX_VALUE:
         raise too_long(size)
     for arg in (*args, *kwargs.values()):
-        if name not in ("round", "int", "float", "filesizeformat", "default", "d"):
+        if name not in ("round", "int", "float", "filesizeformat", "default", "d", "format"):
             _check_int(arg, f"|{name} with")
         size += measure(arg)
     if size > MAX_VALUE:

@@ -170,7 +170,7 @@ class TestOneLetterIsBounded:
         code = (
             "{% for i in range(3000) %}{{ i }}{% endfor %}|{{ '%5s' % 'ab' }}|"
             "{{ '{:>6,}'.format(12345) }}|{{ 2**64 }}|{{ 'ab' * 3 }}|{{ lipsum(2)|length > 0 }}|"
-            "{{ 'x'|center(9) }}|{{ [1, 2] + [3] }}|{{ 'a' ~ 'b' }}"
+            "{{ 'x'|center(9) }}|{{ [1, 2] + [3] }}|{{ 'a' ~ 'b' }}|{{ '%d'|format(5000000) }}"
         )
         bomb_on_line_2(sample, code)
         result = sample.run("export", "--format", "txt", "--date", DATE)
@@ -179,7 +179,7 @@ class TestOneLetterIsBounded:
         text = path.read_text(encoding="utf-8")
         numbers = "".join(str(i) for i in range(3000))
         assert (
-            f"{numbers}|   ab|12,345|18446744073709551616|ababab|True|    x    |[1, 2, 3]|ab\n"
+            f"{numbers}|   ab|12,345|18446744073709551616|ababab|True|    x    |[1, 2, 3]|ab|5000000\n"
             in text
         )
 
