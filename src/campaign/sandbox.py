@@ -14,6 +14,7 @@ from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import pass_context
 from jinja2.visitor import NodeTransformer
+from markupsafe import Markup
 
 from campaign import limits
 from campaign.errors import CampaignError
@@ -41,7 +42,7 @@ class BlankValue(CampaignError):
 def finalize(value: Any) -> Any:
     """Every ``{{ value }}`` a template prints passes here first."""
     kind = type(value)
-    if kind is str and len(value) <= limits.MAX_VALUE:
+    if (kind is str or kind is Markup) and len(value) <= limits.MAX_VALUE:
         return value
     if kind is Blank:
         column = value.column
