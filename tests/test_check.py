@@ -286,3 +286,108 @@ class TestWrongLetters:
         result = sample.run("check", "--campaign", "nowhere")
         assert result.exit_code == 1
         assert "nowhere: error: campaign folder not found: pass --campaign DIR" in result.output
+
+
+def append_line(path, line: str) -> int:
+    """Add a line at the end of a template; the line number it has."""
+    text = path.read_text(encoding="utf-8")
+    if not text.endswith("\n"):
+        text += "\n"
+    path.write_text(text + line + "\n", encoding="utf-8")
+    return text.count("\n") + 1
+
+
+def errors(output: str) -> list[str]:
+    return [line for line in output.splitlines() if ": error: " in line]
+
+
+class TestCheckRendersEveryLetter:
+    """check renders each letter as export does: what export refuses, check reports."""
+
+    def test_failure_for_one_kind_of_recipient(self, sample: Campaign) -> None:
+        """A template that fails only for one row is reported at that row and the line."""
+        line = append_line(
+            sample.letters / "_signature.txt.j2",
+            '{% if recipient.title == "Inspector General" %}{{ 1 / 0 }}{% endif %}',
+        )
+        expected = [f"recipients.csv:13: error: letters/_signature.txt.j2:{line}: division by zero"]
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert errors(result.output) == expected
+        exported = sample.run("export", "--date", "2026-11-27")
+        assert exported.exit_code == 1
+        assert errors(exported.output) == expected
+
+    @pytest.mark.parametrize(
+        ("fmt", "fails"), [("eml", True), ("jsonl", True), ("txt", False), ("csv", False)]
+    )
+    def test_html_letter_only_for_formats_that_carry_it(
+        self, sample: Campaign, fmt: str, fails: bool
+    ) -> None:
+        """check --format F renders what export --format F renders: the HTML part for eml
+        and jsonl only."""
+        line = append_line(sample.letters / "dhs.html.j2", "{{ recipient.title.nope() }}")
+        result = sample.run("check", "--format", fmt)
+        exported = sample.run("export", "--format", fmt, "--date", "2026-11-27", "--out", "o")
+        assert result.exit_code == exported.exit_code == (1 if fails else 0), result.output
+        assert errors(result.output) == errors(exported.output)
+        if fails:
+            assert errors(result.output)[0].startswith(
+                f"recipients.csv:11: error: letters/dhs.html.j2:{line}: "
+            )
+
+
+class TestComputedFields:
+    """A computed value that does not apply to a recipient is an error, never a blank."""
+
+    def test_constituency_of_an_official(self, sample: Campaign) -> None:
+        line = append_line(
+            sample.letters / "dhs.txt.j2", "members in {{ recipient.constituency }}, we ask"
+        )
+        expected = [
+            f"recipients.csv:{row}: error: letters/dhs.txt.j2:{line}: recipient.constituency "
+            f"does not apply to '{title}', who is not a member of Congress: name it only for "
+            "members ({% if recipient.constituency is defined %}...{% endif %})"
+            for row, title in (
+                (11, "Secretary of Homeland Security"),
+                (12, "Acting Director"),
+                (13, "Inspector General"),
+            )
+        ]
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert errors(result.output) == expected
+        assert errors(sample.run("export", "--date", "2026-11-27").output) == expected
+
+    def test_constituency_when_defined(self, sample: Campaign) -> None:
+        """A letter for members and officials alike names it where it applies."""
+        for name in ("congress.txt.j2", "dhs.txt.j2"):
+            append_line(
+                sample.letters / name,
+                "{% if recipient.constituency is defined %}For {{ recipient.constituency }}."
+                "{% else %}No constituency.{% endif %}",
+            )
+        result = sample.run("export", "--format", "txt", "--date", "2026-11-27")
+        assert result.exit_code == 0, result.output
+        texts = {p.name: p.read_text(encoding="utf-8") for p in (sample.root / "out").glob("*.txt")}
+        assert sum("For Arizona's 7th congressional district." in t for t in texts.values()) == 1
+        assert sum("For California." in t for t in texts.values()) == 1
+        assert sum("No constituency." in t for t in texts.values()) == 3
+
+    def test_blank_columns_are_computed(self, sample: Campaign) -> None:
+        """Blank salutation, address_block, full_name and constituency columns are worked out,
+        as when the columns are absent."""
+        lines = sample.recipients.read_text(encoding="utf-8").splitlines()
+        lines[0] += ",salutation,address_block,constituency"
+        lines[1:] = [line + ",,  ," for line in lines[1:]]
+        lines[1] = lines[1].replace(",Alex J. Rivera,", ",,")
+        sample.recipients.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path = sample.letters / "congress.txt.j2"
+        append_line(path, "[{{ recipient.constituency }}] [{{ recipient.full_name }}]")
+        result = sample.run("export", "--format", "txt", "--date", "2026-11-27")
+        assert result.exit_code == 0, result.output
+        [rivera] = (sample.root / "out").glob("000001-*.txt")
+        text = rivera.read_text(encoding="utf-8")
+        assert "Dear Senator Rivera:" in text
+        assert "The Honorable Alex Rivera\n331 Hart Senate Office Building\n" in text
+        assert "[California] [Alex Rivera]" in text

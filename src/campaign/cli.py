@@ -153,16 +153,19 @@ def check(
     """
     options = _options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     job = Job(options, _parse_date(None))
+    if not job.usable:
+        raise CampaignInvalid(job.problems)  # as export: no row can be checked against it
+    html = formats.get(fmt).html  # every letter is rendered, as export would render it
     problems = Problems()
     problems.extend(job.problems)
     count = 0
     seen = Seen()
-    printable = fmt in ("pdf", "pdf-combined") and job.usable
+    printable = fmt in ("pdf", "pdf-combined")
     if printable:
         from campaign.printing import print_problem  # only pdf needs WeasyPrint
     for row in job.rows():
         count += 1
-        recipient = job.check_row(row, seen)
+        recipient = job.check_letter(row, seen, html)
         # What export would refuse: a letter that fails to render, or cannot print.
         if printable and not recipient.problems and (r := print_problem(job, recipient)):
             recipient.problems.append(r)

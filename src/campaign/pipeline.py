@@ -18,6 +18,7 @@ from jinja2.exceptions import TemplateError
 from campaign import addressing
 from campaign.addresses import check_address
 from campaign.errors import CampaignError, Problems, did_you_mean
+from campaign.fields import Record
 from campaign.letterhead import print_problems
 from campaign.message import HEADER_LINE, Envelope, address, build, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
@@ -30,7 +31,6 @@ from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
 
 # Columns whose text goes into the To header (display name) besides the email itself.
 NAME_COLUMNS = ("first_name", "last_name", "full_name")
-FORMATS_WITHOUT_EMAIL = ("csv", "jsonl", "txt")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ class Job:
                 try:
                     self.renderer.compile(name)
                 except TemplateError as exc:
-                    self.problems.error(settings, c.audiences[name].line, str(exc))
+                    if uses.names_ok:  # else already reported where the template names it
+                        self.problems.error(settings, c.audiences[name].line, str(exc))
         self.problems.extend(checker.problems)
         self.problems.extend(unlisted_uses(self.signatories, checker.parsed, c.display))
         self.problems.extend(print_problems(c))
@@ -246,7 +247,8 @@ class Job:
         ):
             return recipient
         errors.extend(addressing.member_problems(values, names_state, cached))
-        computed = dict(values)
+        # Read by name only, blanks marked: printing a blank column is an error (render.py).
+        computed = Record(values, blanks=True)
         computed["full_name"] = addressing.full_name(values)  # trimmed; blank: first and last
         if not values.get("salutation", "").strip():
             computed["salutation"] = addressing.salutation(values, cached)
@@ -254,7 +256,17 @@ class Job:
             if reason := addressing.address_problem(values):
                 errors.append(reason)
             computed["address_block"] = addressing.address_block(values, cached)
-        computed.setdefault("constituency", addressing.constituency(values, cached))
+        if not values.get("constituency", "").strip():
+            computed.pop("constituency", None)
+            if addressing.chamber(values["title"].strip()) is None:
+                # An official has no constituency: a letter that names one is wrong.
+                computed.absent["constituency"] = (
+                    f"recipient.constituency does not apply to {values['title'].strip()!r}, "
+                    "who is not a member of Congress: name it only for members "
+                    "({% if recipient.constituency is defined %}...{% endif %})"
+                )
+            else:
+                computed["constituency"] = addressing.constituency(values, cached)
         recipient.fields = computed
         # As a mail reader shows it: a header keeps no run of spaces, and the subject neither.
         recipient.display_name = " ".join(computed["full_name"].split())
@@ -322,6 +334,18 @@ class Job:
         """prepare(), and the address noted in ``seen`` for the duplicate check at the end."""
         recipient = self.prepare(row)
         seen.add(recipient)
+        return recipient
+
+    def check_letter(self, row: Row, seen: Seen, html: bool = True) -> Recipient:
+        """check_row(), then the letter rendered as export renders it: a template that fails
+        for this row (an unknown filter in an include, a blank it prints, a letter over the
+        limits) is one of the row's problems, as in export."""
+        recipient = self.check_row(row, seen)
+        if not recipient.problems and self.usable:
+            try:
+                self.render(recipient, html)
+            except RenderError as exc:
+                recipient.problems.append(f"{exc.where}: {exc.message}")
         return recipient
 
     def duplicates(self, seen: Seen) -> dict[int, Duplicate]:
@@ -439,7 +463,6 @@ def selector_row(job: Job, selector: str | None) -> Row:
 
 
 __all__ = [
-    "FORMATS_WITHOUT_EMAIL",
     "Duplicate",
     "Job",
     "Options",

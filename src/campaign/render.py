@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, fields
-from types import MethodType
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, nodes
 from jinja2.exceptions import TemplateError
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
-from jinja2.visitor import NodeTransformer
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from campaign import limits
 from campaign.errors import CampaignError
+from campaign.fields import Record
+from campaign.sandbox import _DICT_ATTRIBUTES, FAST_CALLS, LetterSandbox
 from campaign.settings import Campaign, Citation, Quote
 from campaign.signatories import Signatories
 
@@ -26,188 +26,6 @@ class RenderError(CampaignError):
         self.where = where
         self.message = message
         super().__init__(f"{where}: error: {message}")
-
-
-# Every attribute a dict has: ``recipient.title`` names a key only when it names none of these.
-_DICT_ATTRIBUTES = frozenset(dir(dict))
-_CITATION_FIELDS = frozenset(f.name for f in fields(Citation))
-
-
-class LetterSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's sandbox, with shortcuts for what every letter does many times.
-
-    The immutable sandbox: a template cannot change a list or dict it is given (the campaign
-    settings, the citations, the recipient), so one letter cannot change the next.
-
-    Each shortcut returns what the sandbox itself would, only sooner; anything else goes
-    through the sandbox's own checks. Tests compare both on the sample and on hostile templates.
-    """
-
-    def __init__(self, inline: bool = True, **options: Any) -> None:
-        super().__init__(**options)
-        self.inline = inline
-        self._loaded: dict[tuple[str, str | None], Template] = {}
-
-    def _generate(
-        self,
-        source: nodes.Template,
-        name: str | None,
-        filename: str | None,
-        defer_init: bool = False,
-    ) -> str:
-        # Jinja turns a parsed template into Python here: includes are inlined first.
-        if self.inline:
-            source = _Inliner(self, name, (name,) if name else ()).visit(source)
-        return super()._generate(source, name, filename, defer_init)
-
-    def compile(
-        self,
-        source: str | nodes.Template,
-        name: str | None = None,
-        filename: str | None = None,
-        raw: bool = False,
-        defer_init: bool = False,
-    ) -> Any:
-        jinja_compile: Callable[..., Any] = super().compile  # one signature for its overloads
-        try:
-            return jinja_compile(source, name, filename, raw, defer_init)
-        except (TemplateError, SyntaxError, RecursionError):
-            if not (self.inline and isinstance(source, str)):
-                raise
-        # What inlining brought to light (an unknown filter in an included file, or code
-        # nested too deeply once joined) is the include's to report, when it runs, with its
-        # own file and line: compile the template as Jinja would.
-        self.inline = False
-        try:
-            return jinja_compile(source, name, filename, raw, defer_init)
-        finally:
-            self.inline = True
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        kind = type(obj)
-        # ``recipient.title``: the sandbox would look for a dict attribute of that name, fail
-        # (an exception each time), then read the key. No dict attribute has the name here.
-        if kind is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
-            return obj[attribute]
-        # ``citations["oig-10-63"].excerpt``: a field of our own frozen record, plain data,
-        # which the sandbox would allow after checking the name and the value's type.
-        if kind is Citation and attribute in _CITATION_FIELDS:
-            return getattr(obj, attribute)
-        return super().getattr(obj, attribute)
-
-    def call(
-        __self,  # Jinja's own signature: a keyword argument may be called 'self'
-        __context: Context,
-        __obj: Any,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        # cite(), quote() and references(): our own methods, which take no context and are
-        # safe to call; the sandbox would check both through several getattr() calls.
-        if type(__obj) is MethodType and __obj.__func__ in _HELPERS:
-            kwargs.pop("_loop_vars", None)
-            kwargs.pop("_block_vars", None)
-            return __obj(*args, **kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
-
-    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
-        # A plain dict, not Jinja's ChainMap: each template context copies its keys, and a
-        # dict copies much faster. Globals never change once the templates are loaded.
-        return {**self.globals, **(d or {})}
-
-    def get_template(
-        self,
-        name: str | Template,
-        parent: str | None = None,
-        globals: MutableMapping[str, Any] | None = None,
-    ) -> Template:
-        # Each {% include %} asks again; templates never change during a run (no auto_reload).
-        if globals is not None or not isinstance(name, str):
-            return super().get_template(name, parent, globals)
-        found = self._loaded.get((name, parent))
-        if found is None:
-            found = self._loaded[name, parent] = super().get_template(name, parent)
-        return found
-
-
-# What an included template may not hold to be inlined: blocks and imports belong to a
-# template of their own, autoescape blocks change how an include escapes, and these names mean
-# something else inside an include than where it is written.
-_OWN_TEMPLATE = (
-    nodes.Block,
-    nodes.Extends,
-    nodes.Import,
-    nodes.FromImport,
-    nodes.EvalContextModifier,
-)
-_OWN_NAMES = {"self", "super", "loop", "caller", "varargs", "kwargs"}
-_INLINE_DEPTH = 8
-
-
-class _Inliner(NodeTransformer):
-    """Replace each ``{% include "name" %}`` with the included template's body, in a scope.
-
-    An include costs a template lookup, a new context and a generator at every letter; the
-    inlined body renders the same text (its ``{% set %}`` stays inside, as in an include).
-    Anything unusual is left an include: a computed name, ``ignore missing`` or ``without
-    context``, a template that cannot be read, that uses blocks, imports or the names above,
-    that reads a name the including template sets, a parent with autoescape blocks, and
-    cycles. The line numbers inside an inlined body are its own file's, so a letter that fails
-    is rendered again with real includes (Renderer._run), and that render has the last word.
-    """
-
-    def __init__(self, env: LetterSandbox, name: str | None, stack: tuple[str, ...]) -> None:
-        self.env = env
-        self.name = name
-        self.stack = stack
-        self.assigned: set[str] = set()
-
-    def visit_Template(self, node: nodes.Template) -> nodes.Node:
-        if any(node.find_all(nodes.EvalContextModifier)):
-            return node
-        self.assigned = _assigned(node)
-        return self.generic_visit(node)
-
-    def visit_Include(self, node: nodes.Include) -> nodes.Node:
-        template = node.template
-        if not (
-            isinstance(template, nodes.Const)
-            and isinstance(template.value, str)
-            and node.with_context
-            and not node.ignore_missing
-            and len(self.stack) < _INLINE_DEPTH
-            and self.env.loader is not None
-        ):
-            return node
-        target = self.env.join_path(template.value, self.name or "")
-        if target in self.stack:
-            return node
-        try:
-            source, filename, _ = self.env.loader.get_source(self.env, target)
-            tree = self.env._parse(source, target, filename)
-        except (TemplateError, OSError, ValueError):
-            return node  # the include fails at render time, with its own message
-        if any(tree.find_all(_OWN_TEMPLATE)) or any(
-            n.name in _OWN_NAMES for n in tree.find_all(nodes.Name)
-        ):
-            return node
-        _Inliner(self.env, target, (*self.stack, target)).visit(tree)
-        read = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
-        if read & self.assigned:
-            # The including template sets a name the included one reads: where that comes
-            # after the include, Jinja's scoping would see the inlined read as unset.
-            return node
-        return nodes.Scope(tree.body, lineno=node.lineno)
-
-
-def _assigned(tree: nodes.Template) -> set[str]:
-    """Every name a template sets anywhere: set, for, with, macro arguments, macros, imports."""
-    names = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
-    names.update(m.name for m in tree.find_all(nodes.Macro))
-    names.update(i.target for i in tree.find_all(nodes.Import))
-    for imported in tree.find_all(nodes.FromImport):
-        names.update(n if isinstance(n, str) else n[1] for n in imported.names)
-    return names
 
 
 def _make_env(campaign: Campaign, html: bool, inline: bool = True) -> SandboxedEnvironment:
@@ -223,7 +41,7 @@ def _make_env(campaign: Campaign, html: bool, inline: bool = True) -> SandboxedE
         keep_trailing_newline=True,
         auto_reload=False,  # templates do not change during a run: no stat() per include
     )
-    env.filters["nl2br"] = _nl2br
+    env.add_filter("nl2br", _nl2br)
     return env
 
 
@@ -359,7 +177,7 @@ def _only_fields(tree: nodes.Template) -> tuple[str, ...] | None:
     return tuple(fields)
 
 
-_HELPERS = frozenset((Footnotes.cite, Footnotes.references, Footnotes.quote))
+FAST_CALLS.update((Footnotes.cite, Footnotes.references, Footnotes.quote))
 
 
 @dataclass(frozen=True)
@@ -394,6 +212,9 @@ class Renderer:
         self._subject_cache: dict[tuple[str | None, ...], str] = {}
         self._texts: dict[str, Template] = {}
         self._htmls: dict[str, Template] = {}
+        # Read by name only: a setting or citation called 'items' is that setting.
+        self._settings = Record(campaign.settings, "campaign")
+        self._citations = Record(campaign.citations, "citations")
 
     def compile(self, audience: str) -> None:
         """Load an audience's templates; raises TemplateError subclasses for the caller."""
@@ -408,12 +229,14 @@ class Renderer:
         return audience in self._texts
 
     def _context(self, recipient: dict[str, str], date: str, notes: Footnotes) -> dict[str, Any]:
+        if type(recipient) is not Record:
+            recipient = Record(recipient, blanks=True)
         return {
             **self._globals,
             "recipient": recipient,
-            "campaign": self.campaign.settings,
+            "campaign": self._settings,
             "date": date,
-            "citations": self.campaign.citations,
+            "citations": self._citations,
             "cite": notes.cite,
             "references": notes.references,
             "quote": notes.quote,
@@ -478,7 +301,7 @@ class Renderer:
         """
         env = template.environment
         if not (isinstance(env, LetterSandbox) and env.inline and again and template.name):
-            return self._render(template, context, where)
+            return self._render(template, context, where, again)
         try:
             return self._render(template, context, where)
         except RenderError:
@@ -487,28 +310,63 @@ class Renderer:
         plain_env = self._uninlined.get(html)
         if plain_env is None:
             plain_env = self._uninlined[html] = _make_env(self.campaign, html, inline=False)
-        return self._render(plain_env.get_template(template.name), again(), where)
+        return self._render(plain_env.get_template(template.name), again(), where, again)
 
-    def _render(self, template: Template, context: dict[str, Any], where: str | None) -> str:
+    def _render(
+        self,
+        template: Template,
+        context: dict[str, Any],
+        where: str | None,
+        again: Callable[[], dict[str, Any]] | None = None,
+    ) -> str:
+        env = template.environment
+        if isinstance(env, LetterSandbox):
+            env.budget = limits.Budget()  # what this one letter may still cost
         try:
             try:
                 # What Template.render() does, less its copy of the context and globals.
-                return "".join(template.root_render_func(template.new_context(context, True)))
+                chunks = template.root_render_func(template.new_context(context, True))
+                if not isinstance(env, LetterSandbox):
+                    return "".join(chunks)
+                try:
+                    return limits.join_output(chunks, env.budget)
+                except limits.LetterTooLong as exc:
+                    frame = getattr(chunks, "gi_frame", None)  # where the template was writing
+                    if frame is None and again is not None:
+                        # It had finished: render it again, a chunk at a time, to find where.
+                        env.budget = limits.Budget()
+                        again_chunks = template.root_render_func(
+                            template.new_context(again(), True)
+                        )
+                        frame = limits.overflow_frame(again_chunks)
+                    if frame is not None:
+                        exc.line = template.get_corresponding_lineno(frame.f_lineno)
+                    raise
             except Exception:
                 template.environment.handle_exception()  # re-raised with template lines
         except (TemplateError, CampaignError, ValueError, TypeError, ArithmeticError) as exc:
             location = where or self._location(exc, template)
             message = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
             raise RenderError(location, message) from None
+        except MemoryError:
+            # The limits keep a letter far below this; should one still get here, it is the
+            # template's to fix, at its line.
+            location = where or self._display(template)
+            raise RenderError(location, "the letter needs more memory than there is") from None
         except (LookupError, AssertionError, RecursionError) as exc:
             # What a template's own code can raise ({{ {}.pop("x") }}, endless macro recursion).
             location = where or self._location(exc, template)
             raise RenderError(location, f"{type(exc).__name__}: {exc}") from None
 
+    def _display(self, template: Template) -> str:
+        return f"{self.campaign.display}/{template.name}"
+
     def _location(self, exc: BaseException, template: Template) -> str:
         """The template file:line an error was raised at, from Jinja's rewritten traceback."""
+        if isinstance(exc, limits.LetterTooLong) and exc.line:
+            return f"{self._display(template)}:{exc.line}"
         root = str(self.campaign.letters)
-        found = f"{self.campaign.display}/{template.name}"
+        found = self._display(template)
         tb = exc.__traceback__
         while tb is not None:
             filename = tb.tb_frame.f_code.co_filename

@@ -230,7 +230,7 @@ class Survey:
                 # The snapshot's Job serves the pages too: it is lent a batch at a time.
                 with snapshot.lock:
                     for row in itertools.islice(rows, size):
-                        batch.append(self._entry(job.check_row(row, seen)))
+                        batch.append(self._entry(job.check_letter(row, seen)))
                 if not batch:
                     break
                 self._add(batch)

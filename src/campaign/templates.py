@@ -45,6 +45,7 @@ class Uses:
     cites: dict[str, tuple[str, int]] = field(default_factory=dict)
     quotes: dict[str, tuple[str, int]] = field(default_factory=dict)
     ok: bool = True
+    names_ok: bool = True  # False: a filter or test that does not exist, reported at its line
 
     @property
     def header_columns(self) -> list[str]:
@@ -92,6 +93,30 @@ def _mutations(tree: nodes.Template) -> list[tuple[str, int]]:
     return found
 
 
+# Filters that take another filter's or a test's name: map('upper'), select('odd'), ...
+_NAMED_FILTER_ARG = {"map": 0}
+_NAMED_TEST_ARG = {"select": 0, "reject": 0, "selectattr": 1, "rejectattr": 1}
+
+
+def _names_used(tree: nodes.Template) -> list[tuple[str, str, int]]:
+    """Every filter and test a template names, as ('filter' | 'test', name, line)."""
+    found: list[tuple[str, str, int]] = []
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        assert isinstance(node, nodes.Filter | nodes.Test)
+        kind = "filter" if isinstance(node, nodes.Filter) else "test"
+        if node.name:
+            found.append((kind, node.name, node.lineno))
+        if not isinstance(node, nodes.Filter) or any(k.key == "attribute" for k in node.kwargs):
+            continue
+        for table, what in ((_NAMED_FILTER_ARG, "filter"), (_NAMED_TEST_ARG, "test")):
+            index = table.get(node.name or "")
+            if index is not None and len(node.args) > index:
+                arg = node.args[index]
+                if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+                    found.append((what, arg.value, node.lineno))
+    return found
+
+
 def _helper_keys(tree: nodes.Template, helper: str) -> list[tuple[str | None, int]]:
     found: list[tuple[str | None, int]] = []
     for call in tree.find_all(nodes.Call):
@@ -111,6 +136,7 @@ class TemplateChecker:
         self.problems = Problems()
         self._trees: dict[str, nodes.Template | None] = {}
         self._cycles: set[tuple[str, ...]] = set()
+        self._bad: set[str] = set()  # templates that name a filter or test Jinja lacks
         self._root = campaign.letters.resolve()
 
     @property
@@ -157,6 +183,8 @@ class TemplateChecker:
                 return None
             try:
                 tree = self.env.parse(source, name=name, filename=self._display(name))
+                if not self._known_names(tree, self._display(name)):
+                    self._bad.add(name)
                 for method, line in _mutations(tree):
                     self.problems.error(
                         self._display(name),
@@ -171,6 +199,20 @@ class TemplateChecker:
                 self.problems.error(self._display(name), 1, "syntax: nested too deeply to read")
         self._trees[name] = tree
         return tree
+
+    def _known_names(self, tree: nodes.Template, display: str, first_line: int = 1) -> bool:
+        """Report each filter or test the template names that does not exist, at its line
+        (``first_line``: the file's line the template starts on, for a subject)."""
+        ok = True
+        for kind, name, line in _names_used(tree):
+            line += first_line - 1
+            known = self.env.filters if kind == "filter" else self.env.tests
+            if name not in known:
+                ok = False
+                self.problems.error(
+                    display, line, f"no {kind} named '{name}'" + did_you_mean(name, known)
+                )
+        return ok
 
     def _collect(self, name: str, where: tuple[str, int], uses: Uses, stack: list[str]) -> None:
         if name in stack:
@@ -188,6 +230,8 @@ class TemplateChecker:
         if tree is None:
             uses.ok = False
             return
+        if name in self._bad:
+            uses.names_ok = False
         self._gather(tree, self._display(name), uses, uses.fields)
         for node in tree.find_all((nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)):
             assert isinstance(node, nodes.Include | nodes.Extends | nodes.Import | nodes.FromImport)
@@ -266,6 +310,8 @@ class TemplateChecker:
             self.problems.error(settings, spec.subject_line, "subject syntax: nested too deeply")
             uses.ok = False
         else:
+            if not self._known_names(subject, settings, spec.subject_line):
+                uses.names_ok = False
             self._gather(subject, settings, uses, uses.subject_fields)
             # a subject line's own line number is the key's line, not the template's
             uses.subject_fields = {k: (settings, spec.subject_line) for k in uses.subject_fields}

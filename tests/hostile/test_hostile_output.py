@@ -39,7 +39,7 @@ def make_big_campaign(root: Path, count: int) -> None:
         for i in range(count):
             name = f"Núñez{i}" if i % 7 == 0 else f"Rivera{i}"
             writer.writerow(
-                [f"p{i}@example.org", "a", "Senator", "Alex", name, f"Alex {name}", "Hi", ""]
+                [f"p{i}@example.org", "a", "Senator", "Alex", name, f"Alex {name}", "Hi", "1"]
             )
 
 

@@ -135,3 +135,106 @@ class TestLettersFolderIsAWall:
             "letters/a.txt.j2:1: error: include/extends needs a literal template name so it "
             "can be checked",
         )
+
+
+DICT_METHOD_NAMES = [
+    "values",
+    "items",
+    "keys",
+    "get",
+    "pop",
+    "update",
+    "copy",
+    "clear",
+    "setdefault",
+]
+
+
+class TestNamesAreData:
+    """recipient.values is the 'values' column: attribute access on data gives the data."""
+
+    @pytest.mark.parametrize("column", DICT_METHOD_NAMES)
+    def test_column_named_like_a_dict_method(self, sample: Campaign, column: str) -> None:
+        from hostile_kit import GOOD, HEADER, csv_text
+
+        mini(sample, [])
+        sample.write_recipients(
+            csv_text([{**GOOD, column: f"the {column} cell"}], [*HEADER, column])
+        )
+        path = sample.letters / "a.txt.j2"
+        path.write_text(
+            f"[{{{{ recipient.{column} }}}}] [{{{{ recipient['{column}'] }}}}]\n", encoding="utf-8"
+        )
+        for _ in range(2):  # the same bytes every run: no object address in the letter
+            result = sample.run("export", "--format", "txt", "--date", DATE, "--overwrite")
+            assert result.exit_code == 0, result.output
+            [letter] = (sample.root / "out").glob("*.txt")
+            text = letter.read_text(encoding="utf-8")
+            assert f"[the {column} cell] [the {column} cell]" in text
+            assert "built-in method" not in text
+
+    def test_setting_and_citation_named_like_dict_methods(self, sample: Campaign) -> None:
+        mini(sample, [row()])
+        settings = sample.letters / "campaign.toml"
+        text = settings.read_text(encoding="utf-8")
+        settings.write_text(
+            text.replace('name = "Hostile"', 'name = "Hostile"\nitems = "the items setting"')
+        )
+        (sample.letters / "citations.toml").write_text(
+            '[values]\npublisher = "P"\ntitle = "T"\nnumber = "N"\ndate = "D"\n'
+            'url = "https://example.org/v"\n',
+            encoding="utf-8",
+        )
+        (sample.letters / "a.txt.j2").write_text(
+            "{{ campaign.items }} {{ citations.values.url }}{{ cite('values') }}\n",
+            encoding="utf-8",
+        )
+        result = sample.run("export", "--format", "txt", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        [letter] = (sample.root / "out").glob("*.txt")
+        assert "the items setting https://example.org/v[1]" in letter.read_text(encoding="utf-8")
+
+
+class TestUnknownFiltersAndTests:
+    """A filter or test Jinja lacks: at the template's own file and line, with a near miss."""
+
+    @pytest.mark.parametrize(
+        ("code", "message"),
+        [
+            ("{{ recipient.note|titel }}", "no filter named 'titel' (did you mean 'title'?)"),
+            ("{% if 3 is od %}x{% endif %}", "no test named 'od' (did you mean 'odd'?)"),
+            ("{% filter uper %}x{% endfilter %}", "no filter named 'uper' (did you mean 'upper'?)"),
+            ("{{ ['a']|map('uper')|join }}", "no filter named 'uper' (did you mean 'upper'?)"),
+            ("{{ [1]|select('evn')|list }}", "no test named 'evn' (did you mean 'even'?)"),
+            (
+                "{{ [1]|rejectattr('x', 'nnone')|list }}",
+                "no test named 'nnone' (did you mean 'none'?)",
+            ),
+            ("{% if false %}{{ 1|frobnicate }}{% endif %}", "no filter named 'frobnicate'"),
+        ],
+    )
+    @pytest.mark.parametrize("where", ["template", "include"])
+    def test_reported_where_it_is(
+        self, sample: Campaign, code: str, message: str, where: str
+    ) -> None:
+        mini(sample, [row()])
+        if where == "include":
+            (sample.letters / "_part.txt.j2").write_text(f"Part\n{code}\n", encoding="utf-8")
+            (sample.letters / "a.txt.j2").write_text('Hi\n\n{% include "_part.txt.j2" %}\n')
+            expected = f"letters/_part.txt.j2:2: error: {message}"
+        else:
+            (sample.letters / "a.txt.j2").write_text(f"Hi\n{code}\n", encoding="utf-8")
+            expected = f"letters/a.txt.j2:2: error: {message}"
+        assert_refused(sample, expected)
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert result.output.splitlines()[0] == expected
+
+    def test_in_the_subject(self, sample: Campaign) -> None:
+        mini(sample, [row()])
+        settings = sample.letters / "campaign.toml"
+        text = settings.read_text(encoding="utf-8")
+        settings.write_text(text.replace("{{ recipient.title }}", "{{ recipient.title|lowr }}"))
+        assert_refused(
+            sample, "letters/campaign.toml:9: error: no filter named 'lowr' (did you mean 'lower'?)"
+        )
