@@ -26,7 +26,7 @@ def many(sample: Campaign, count: int) -> None:
     sample.write_recipients(buffer.getvalue())
 
 
-@pytest.mark.parametrize("fmt", ["eml", "csv", "jsonl", "txt"])
+@pytest.mark.parametrize("fmt", ["eml", "csv", "jsonl", "txt", "mbox"])
 def test_jobs_output_is_identical(sample: Campaign, fmt: str) -> None:
     """--jobs 3 writes what --jobs 1 writes, rejects included."""
     many(sample, 400)

@@ -221,7 +221,9 @@ def preview(
         click.echo(f"Wrote {html_file}", err=True)
 
 
-@main.command(name="export", short_help="Write one letter per recipient (eml, csv, jsonl, txt).")
+@main.command(
+    name="export", short_help="Write one letter per recipient (eml, mbox, csv, jsonl, txt)."
+)
 @campaign_options
 @click.option(
     "--format",
@@ -229,13 +231,14 @@ def preview(
     type=click.Choice(FORMATS),
     default="eml",
     show_default=True,
-    help="eml: one message file each; csv: one spreadsheet; jsonl: lossless; txt: plain letters.",
+    help="eml: one message file each; csv: one spreadsheet; jsonl: lossless; txt: plain "
+    "letters; mbox: every message in one mailbox file.",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output folder (or, for csv and jsonl, a file name ending .csv or .jsonl).  "
+    help="Output folder (or, for csv, jsonl and mbox, a file name ending .csv, .jsonl or .mbox).  "
     "[default: DIR/out]",
 )
 @click.option(

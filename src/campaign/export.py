@@ -87,7 +87,10 @@ def export(
     if not job.usable:
         raise CampaignInvalid(job.problems)
     folder, single = _destination(fmt, out)
-    output = Output(folder, overwrite)
+    if single is None:
+        output = Output(folder, overwrite)
+    else:
+        output = Output(folder, overwrite, manifest=False, own=fmt.is_own_file)
     rejects_name = "rejects.csv" if single is None else f"{Path(single).stem}.rejects.csv"
     try:
         ranges = parallel.bounds(job.file.estimate_rows(), jobs)

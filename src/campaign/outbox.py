@@ -54,9 +54,20 @@ class Output:
     staging folder, and the manifest is held as sorted 64-bit hashes of the names it lists.
     """
 
-    def __init__(self, folder: Path, overwrite: bool) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        overwrite: bool,
+        *,
+        manifest: bool = True,
+        own: Callable[[Path], bool] | None = None,
+    ) -> None:
+        """``manifest``: record the files written in the folder's manifest (a one-file export
+        leaves only its file: it passes False and tells its own earlier file by ``own``)."""
         self.folder = folder
         self.overwrite = overwrite
+        self.keeps_manifest = manifest
+        self.own = own
         # The folders this run creates, deepest first: a failed run removes them all again.
         self.created = [p for p in (folder, *folder.parents) if not p.exists()]
         # A folder that does not exist yet is staged beside it under a hidden name and
@@ -185,6 +196,7 @@ class Output:
                 if (
                     self.overwrite
                     or self.ours(name)
+                    or (self.own is not None and self.own(self.folder / name))
                     or _same_bytes(self.folder / name, self.staging / name)
                 ):
                     continue
@@ -225,14 +237,15 @@ class Output:
         if self.fresh:
             self._commit_fresh()
             return 0
-        manifest_tmp = self.staging / MANIFEST
-        with open(manifest_tmp, "w", encoding="utf-8") as handle:
-            for name in self._manifest_lines():
-                handle.write(f"{name}\n")
-            for name in self.staged():
-                if not self.ours(name):
+        if self.keeps_manifest:
+            manifest_tmp = self.staging / MANIFEST
+            with open(manifest_tmp, "w", encoding="utf-8") as handle:
+                for name in self._manifest_lines():
                     handle.write(f"{name}\n")
-        os.replace(manifest_tmp, self.folder / MANIFEST)
+                for name in self.staged():
+                    if not self.ours(name):
+                        handle.write(f"{name}\n")
+            os.replace(manifest_tmp, self.folder / MANIFEST)
         source = os.open(self.staging, os.O_RDONLY)
         target = os.open(self.folder, os.O_RDONLY)
         try:
@@ -242,7 +255,7 @@ class Output:
             os.close(source)
             os.close(target)
         for name in stale:
-            if self.ours(name) and name not in self.extra:
+            if (self.ours(name) or self.own is not None) and name not in self.extra:
                 with contextlib.suppress(FileNotFoundError):
                     (self.folder / name).unlink()
         removed = self._remove_old_letters(old_letter) if old_letter and len(self.manifest) else 0
@@ -252,9 +265,10 @@ class Output:
 
     def _commit_fresh(self) -> None:
         """Give the staging folder the output folder's name: every file appears at once."""
-        with open(self.staging / MANIFEST, "w", encoding="utf-8") as handle:
-            for name in self.staged():
-                handle.write(f"{name}\n")
+        if self.keeps_manifest:
+            with open(self.staging / MANIFEST, "w", encoding="utf-8") as handle:
+                for name in self.staged():
+                    handle.write(f"{name}\n")
         with os.scandir(self.staging) as entries:
             internal = [e.path for e in entries if _NAMES_FILE.fullmatch(e.name)]
         for path in internal:

@@ -27,10 +27,11 @@ from campaign.errors import CampaignError
 from campaign.formats.base import Format, file_name
 from campaign.formats.eml import Eml
 from campaign.formats.jsonl import Jsonl
+from campaign.formats.mbox import Mbox
 from campaign.formats.spreadsheet import Csv
 from campaign.formats.txt import Txt
 
-_BUILTIN: tuple[Format, ...] = (Eml(), Csv(), Jsonl(), Txt())
+_BUILTIN: tuple[Format, ...] = (Eml(), Csv(), Jsonl(), Txt(), Mbox())
 REGISTRY: dict[str, Format] = {f.name: f for f in _BUILTIN}
 FORMATS = tuple(REGISTRY)
 
