@@ -40,9 +40,14 @@ def _print_problems(problems: Problems) -> None:
         click.echo(str(problem), err=True)
 
 
+def _count(count: int, noun: str) -> str:
+    """'1 letter', '2 letters', '0 letters'."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def _summary(problems: Problems, recipients: int | None) -> None:
     errors, warnings = len(problems.errors), len(problems.warnings)
-    who = f"{recipients} recipients, " if recipients is not None else ""
+    who = f"{_count(recipients, 'recipient')}, " if recipients is not None else ""
     click.echo(
         f"{who}{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
         err=True,
@@ -306,13 +311,13 @@ def export_command(
     shown.extend(job.problems)
     shown.extend(result.problems)
     _print_problems(shown)
-    where = out if fmt in ("eml", "txt") else (result.targets[0] if result.targets else out)
-    message = f"Exported {result.written} letters ({fmt}) to {where}"
+    where = result.targets[0] if result.targets else out
+    message = f"Exported {_count(result.written, 'letter')} ({fmt}) to {where}"
     if result.rejected:
         message += f"; {result.rejected} rejected, listed with reasons in {result.rejects}"
     if result.removed:
         message += (
-            f"; removed {result.removed} letters an earlier export wrote for recipients "
+            f"; removed {_count(result.removed, 'letter')} an earlier export wrote for recipients "
             "no longer in the list"
         )
     click.echo(message, err=True)
@@ -393,7 +398,7 @@ def import_legislators_command(
         replace=replace,
     )
     _print_problems(result.problems)
-    message = f"Imported {result.imported} members into {target}"
+    message = f"Imported {_count(result.imported, 'member')} into {target}"
     if result.updated or result.kept:
         message += f" ({result.added} added, {result.updated} updated, {result.kept} kept)"
     message += f"; {result.skipped} skipped"

@@ -91,7 +91,7 @@ def export(
         output = Output(folder, overwrite)
     else:
         output = Output(folder, overwrite, manifest=False, own=fmt.is_own_file)
-    rejects_name = "rejects.csv" if single is None else f"{Path(single).stem}.rejects.csv"
+    rejects_name = fmt.rejects if single is None else f"{Path(single).stem}.rejects.csv"
     try:
         ranges = parallel.bounds(job.file.estimate_rows(), jobs)
         chunks = parallel.run(functools.partial(work, job, fmt, output.staging), ranges, progress)

@@ -47,6 +47,12 @@ class Format:
     # One-file formats: how their file starts, to tell an earlier export's file from another.
     signature: ClassVar[re.Pattern[bytes] | None] = None
 
+    @property
+    def rejects(self) -> str:
+        """The rejects file of --skip-invalid beside a per-letter format's letters: one per
+        format, so an export of one format never replaces or removes another's."""
+        return f"rejects-{self.name}.csv"
+
     def letter_name(self, recipient: Recipient) -> str:
         """The file name of a recipient's letter (per-letter formats)."""
         return file_name(recipient, self.extension)

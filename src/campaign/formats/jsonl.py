@@ -34,6 +34,8 @@ class Jsonl(Format):
             "text": letter.text,
             "html": letter.html,
             "cited": list(letter.cited),
+            "contact_form": recipient.fields.get("contact_form", ""),
+            "phone": recipient.fields.get("phone", ""),
             "fields": recipient.row.values,
         }
         return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
