@@ -19,6 +19,7 @@ from campaign import parallel
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.formats import FORMATS, REGISTRY, Format, file_name, get
 from campaign.formats.spreadsheet import csv_record
+from campaign.inputs import Inputs
 from campaign.outbox import Output, names_file
 from campaign.pipeline import Job, Recipient, Seen
 from campaign.recipients import Row
@@ -87,10 +88,14 @@ def export(
     if not job.usable:
         raise CampaignInvalid(job.problems)
     folder, single = _destination(fmt, out)
+    inputs = _inputs(job)
+    inputs.check_folder(folder)
+    if single is not None:
+        inputs.check(folder / single, shown=out)
     if single is None:
-        output = Output(folder, overwrite)
+        output = Output(folder, overwrite, inputs=inputs)
     else:
-        output = Output(folder, overwrite, manifest=False, own=fmt.is_own_file)
+        output = Output(folder, overwrite, manifest=False, own=fmt.is_own_file, inputs=inputs)
     rejects_name = fmt.rejects if single is None else f"{Path(single).stem}.rejects.csv"
     try:
         ranges = parallel.bounds(job.file.estimate_rows(), jobs)
@@ -129,6 +134,13 @@ def export(
     if single is not None:
         result.targets = [folder / single]
     return result
+
+
+def _inputs(job: Job) -> Inputs:
+    """The recipients file, everything under letters/, and every quote's source file."""
+    campaign = job.campaign
+    sources = [campaign.letters / q.source_file for q in campaign.quotes.values() if q.source_file]
+    return Inputs([job.options.recipients, *sources], [campaign.letters])
 
 
 @dataclass

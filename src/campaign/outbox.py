@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from campaign.errors import CampaignError
+from campaign.inputs import Inputs
 
 MANIFEST = ".campaign-manifest"
 STAGING_PREFIX = ".campaign-tmp-"
@@ -61,6 +62,7 @@ class Output:
         *,
         manifest: bool = True,
         own: Callable[[Path], bool] | None = None,
+        inputs: Inputs | None = None,
     ) -> None:
         """``manifest``: record the files written in the folder's manifest (a one-file export
         leaves only its file: it passes False and tells its own earlier file by ``own``)."""
@@ -68,6 +70,7 @@ class Output:
         self.overwrite = overwrite
         self.keeps_manifest = manifest
         self.own = own
+        self.inputs = inputs or Inputs(())
         # The folders this run creates, deepest first: a failed run removes them all again.
         self.created = [p for p in (folder, *folder.parents) if not p.exists()]
         # A folder that does not exist yet is staged beside it under a hidden name and
@@ -193,6 +196,7 @@ class Output:
                         f"{self.folder / name} is in the way: it is not a regular file, so no "
                         "letter can be written there; move it away or choose another --out"
                     )
+                self.inputs.check(self.folder / name)
                 if (
                     self.overwrite
                     or self.ours(name)
@@ -255,7 +259,11 @@ class Output:
             os.close(source)
             os.close(target)
         for name in stale:
-            if (self.ours(name) or self.own is not None) and name not in self.extra:
+            if (
+                (self.ours(name) or self.own is not None)
+                and name not in self.extra
+                and self.inputs.holds(self.folder / name) is None
+            ):
                 with contextlib.suppress(FileNotFoundError):
                     (self.folder / name).unlink()
         removed = self._remove_old_letters(old_letter) if old_letter and len(self.manifest) else 0
@@ -294,7 +302,11 @@ class Output:
         manifest_tmp = self.staging / MANIFEST
         with open(manifest_tmp, "w", encoding="utf-8") as handle:
             for name in self._manifest_lines():
-                if old_letter(name) and not is_current(name):
+                if (
+                    old_letter(name)
+                    and not is_current(name)
+                    and self.inputs.holds(self.folder / name) is None
+                ):
                     with contextlib.suppress(FileNotFoundError):
                         (self.folder / name).unlink()
                         removed += 1

@@ -326,3 +326,94 @@ class TestUnusableOutputFolder:
         result = sample.run("export", "--date", DATE, "--out", "folder")
         assert result.exit_code == 1
         assert not [p.name for p in sample.root.iterdir() if "folder" in p.name]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in listing(folder)}
+
+
+NEVER = "an export never writes over it, even with --overwrite; choose another --out"
+
+
+class TestInputsAreNeverWritten:
+    """No --out, with or without --overwrite, writes over an input of the campaign."""
+
+    @pytest.mark.parametrize(
+        ("fmt", "out", "make"),
+        [
+            ("csv", "recipients.csv", None),
+            ("csv", "x/../recipients.csv", None),
+            ("csv", "link.csv", "symlink"),
+            ("jsonl", "hard.jsonl", "hardlink"),
+            ("mbox", "hard.mbox", "hardlink"),
+        ],
+    )
+    def test_the_recipients_file(
+        self, sample: Campaign, fmt: str, out: str, make: str | None
+    ) -> None:
+        if make == "symlink":
+            (sample.root / out).symlink_to("recipients.csv")
+        elif make == "hardlink":
+            os.link(sample.recipients, sample.root / out)
+        (sample.root / "x").mkdir()
+        before = sample.recipients.read_bytes()
+        result = sample.run("export", "--format", fmt, "--out", out, "--overwrite")
+        assert result.exit_code == 1
+        assert result.output.startswith(f"Error: {out} is an input of the campaign")
+        assert NEVER in result.output
+        assert sample.recipients.read_bytes() == before
+
+    @pytest.mark.parametrize("fmt", ["eml", "txt", "csv"])
+    @pytest.mark.parametrize("out", ["letters", "letters/out", "x/../letters", "lnk/x"])
+    def test_nothing_goes_under_letters(self, sample: Campaign, fmt: str, out: str) -> None:
+        (sample.root / "lnk").symlink_to("letters")
+        (sample.root / "x").mkdir()
+        before = tree(sample.letters)
+        result = sample.run("export", "--format", fmt, "--out", out, "--overwrite")
+        assert result.exit_code == 1
+        assert result.output.startswith(f"Error: --out {out} is inside the campaign's letters/")
+        assert tree(sample.letters) == before
+
+    def test_a_letter_name_that_is_an_input(self, sample: Campaign) -> None:
+        """eml into the campaign folder itself, where a letter's name reaches the recipients."""
+        os.link(sample.recipients, sample.root / "000001-rivera-alex.eml")
+        before = sample.recipients.read_bytes()
+        result = sample.run("export", "--date", DATE, "--out", ".", "--overwrite")
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: 000001-rivera-alex.eml is an input of the campaign")
+        assert sample.recipients.read_bytes() == before
+
+    def test_a_quotes_source_file(self, sample: Campaign) -> None:
+        import tomllib
+
+        quotes = sample.letters / "quotes.toml"
+        texts = [q["text"] for q in tomllib.loads(quotes.read_text(encoding="utf-8")).values()]
+        source = sample.root / "notes.jsonl"
+        source.write_text("\n\n".join(texts) + "\n", encoding="utf-8")
+        lines = [
+            line
+            for line in quotes.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("source_file")
+        ]
+        lines = [
+            f'{line}\nsource_file = "../notes.jsonl"' if line.startswith("text =") else line
+            for line in lines
+        ]
+        quotes.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert sample.run("check").exit_code == 0
+        before = source.read_bytes()
+        result = sample.run("export", "--format", "jsonl", "--out", "notes.jsonl", "--overwrite")
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: notes.jsonl is an input of the campaign")
+        assert source.read_bytes() == before
+
+    def test_a_rejects_file_read_back_as_recipients_is_kept(self, sample: Campaign) -> None:
+        """A rerun with no rejects removes its stale rejects file, but not one it reads."""
+        mini(sample, [row(), row(email="bad@", first_name="B")])
+        assert sample.run("export", "--date", DATE, "--skip-invalid").exit_code == 0
+        rejects = sample.root / "out" / "rejects.csv"
+        data = rejects.read_text(encoding="utf-8-sig").replace("bad@", "b@example.org")
+        rejects.write_text(data, encoding="utf-8-sig")
+        result = sample.run("export", "--date", DATE, "--recipients", "out/rejects.csv")
+        assert result.exit_code == 0, result.output
+        assert rejects.read_text(encoding="utf-8-sig") == data
