@@ -93,9 +93,16 @@ def export(
     if single is not None:
         inputs.check(folder / single, shown=out)
     if single is None:
-        output = Output(folder, overwrite, inputs=inputs)
+        output = Output(folder, overwrite, inputs=inputs, lock_wait=_lock_wait())
     else:
-        output = Output(folder, overwrite, manifest=False, own=fmt.is_own_file, inputs=inputs)
+        output = Output(
+            folder,
+            overwrite,
+            manifest=False,
+            own=fmt.is_own_file,
+            inputs=inputs,
+            lock_wait=_lock_wait(),
+        )
     rejects_name = fmt.rejects if single is None else f"{Path(single).stem}.rejects.csv"
     try:
         ranges = parallel.bounds(job.file.estimate_rows(), jobs)
@@ -134,6 +141,15 @@ def export(
     if single is not None:
         result.targets = [folder / single]
     return result
+
+
+def _lock_wait() -> float:
+    """How long an export waits for another one writing to the same folder: a minute, or
+    CAMPAIGN_LOCK_WAIT seconds."""
+    try:
+        return max(0.0, float(os.environ.get("CAMPAIGN_LOCK_WAIT", "60")))
+    except ValueError:
+        raise CampaignError("CAMPAIGN_LOCK_WAIT must be a number of seconds") from None
 
 
 def _inputs(job: Job) -> Inputs:

@@ -44,9 +44,13 @@ def make_big_campaign(root: Path, count: int) -> None:
 
 
 def export_process(
-    root: Path, out: str, *args: str, output: int = subprocess.PIPE
+    root: Path,
+    out: str,
+    *args: str,
+    output: int = subprocess.PIPE,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "campaign", "export", "--date", DATE, "--out", out, *args],
         cwd=root,
@@ -417,3 +421,114 @@ class TestInputsAreNeverWritten:
         result = sample.run("export", "--date", DATE, "--recipients", "out/rejects.csv")
         assert result.exit_code == 0, result.output
         assert rejects.read_text(encoding="utf-8-sig") == data
+
+
+def paused(root: Path, out: str, after: int, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """An export that stops in its commit after ``after`` moves, until the returned file exists."""
+    flag = root / f"go-{after}"
+    env = {"CAMPAIGN_TEST_PAUSE_MOVE": str(after), "CAMPAIGN_TEST_PAUSE_FILE": str(flag)}
+    process = export_process(root, out, *args, env=env)
+    deadline = time.monotonic() + 120
+    while not Path(f"{flag}.reached").exists():
+        assert process.poll() is None, process.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the export never reached its commit"
+        time.sleep(0.01)
+    return process, flag
+
+
+def finish(process: subprocess.Popen[bytes]) -> str:
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    return err.decode()
+
+
+class TestConcurrentExports:
+    """Two exports into one folder at once: the second waits for the first, or refuses."""
+
+    @pytest.mark.parametrize("existing", [True, False], ids=["existing-folder", "new-folder"])
+    def test_the_second_waits_and_the_folder_ends_complete(
+        self, tmp_path: Path, existing: bool
+    ) -> None:
+        count = 300
+        make_big_campaign(tmp_path, count)
+        out = tmp_path / "out"
+        if existing:
+            out.mkdir()
+        first, flag = paused(tmp_path, "out", 1)  # holding the lock, in the middle of its commit
+        second = export_process(tmp_path, "out", "--date", "2027-01-01")
+        time.sleep(1.5)
+        assert second.poll() is None, "the second export did not wait"
+        assert [p.name for p in stagings(out)] == [
+            f"{'' if existing else '.out'}.campaign-tmp-{first.pid}"
+        ]
+        flag.touch()
+        assert finish(first) == finish(second) == f"Exported {count} letters (eml) to out\n"
+        names = sorted(os.listdir(out))
+        assert len(names) == count + 1 and names[0] == ".campaign-manifest"
+        for name in names[1:]:  # every letter is the second export's
+            assert b"\nDate: Fri, 01 Jan 2027 00:00:00 +0000\n" in (out / name).read_bytes()
+        assert sorted(os.listdir(tmp_path)) == [
+            "go-1",
+            "go-1.reached",
+            "letters",
+            "out",
+            "recipients.csv",
+        ]
+
+    def test_the_second_refuses_after_its_wait(self, tmp_path: Path) -> None:
+        count = 300
+        make_big_campaign(tmp_path, count)
+        out = tmp_path / "out"
+        first, flag = paused(tmp_path, "out", 1)
+        env = {"CAMPAIGN_LOCK_WAIT": "0.2"}
+        second = export_process(tmp_path, "out", "--date", "2027-01-01", env=env)
+        _, err = second.communicate(timeout=60)
+        assert (second.returncode, err.decode()) == (
+            1,
+            f"Error: another export is writing to out: it has held the folder's lock "
+            f"({tmp_path.resolve() / '.out.campaign-lock'}) for over 0.2 seconds; let it finish, "
+            "then run this export again\n",
+        )
+        flag.touch()
+        assert finish(first) == f"Exported {count} letters (eml) to out\n"
+        assert len(os.listdir(out)) == count + 1
+        assert b"\nDate: Fri, 27 Nov 2026" in (out / "000002-rivera1-alex.eml").read_bytes()
+
+
+class TestKilledWhileMoving:
+    """Killed while moving letters into place, the export is completed by the next run."""
+
+    @pytest.mark.parametrize("after", [1, 150, 299])
+    def test_the_next_run_completes_the_move(self, tmp_path: Path, after: int) -> None:
+        make_big_campaign(tmp_path, 300)
+        out, ref = tmp_path / "out", tmp_path / "ref"
+        assert finish(export_process(tmp_path, "out", "--date", "2026-01-01"))
+        # One recipient fewer: every later letter's name changes, the old ones must go.
+        lines = (tmp_path / "recipients.csv").read_text(encoding="utf-8").splitlines()
+        del lines[1]
+        (tmp_path / "recipients.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        victim, _ = paused(tmp_path, "out", after)
+        assert (out / ".campaign-journal").is_file()  # what a reader sees: a move in progress
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        assert (out / ".campaign-journal").is_file()
+        dates = {
+            (out / n).read_bytes().split(b"\nDate: ")[1][:16]
+            for n in os.listdir(out)
+            if n.endswith(".eml")
+        }
+        assert len(dates) == 2  # half moved: old letters and new ones side by side
+        # The next export to the folder, of another format, first completes the eml one.
+        assert (
+            finish(export_process(tmp_path, "out", "--format", "txt"))
+            == "Exported 299 letters (txt) to out\n"
+        )
+        assert finish(export_process(tmp_path, "ref"))
+        eml = sorted(n for n in os.listdir(out) if n.endswith(".eml"))
+        assert eml == sorted(n for n in os.listdir(ref) if n.endswith(".eml"))
+        for name in eml:
+            assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+        assert not (out / ".campaign-journal").exists()
+        assert not stagings(out)
+        listed = (out / ".campaign-manifest").read_text(encoding="utf-8").splitlines()
+        assert sorted(listed) == sorted(n for n in os.listdir(out) if not n.startswith("."))
