@@ -78,6 +78,7 @@ class Output:
         # The folders this run creates, deepest first: a failed run removes them all again.
         self.created = [p for p in (folder, *folder.parents) if not p.exists()]
         self.lock = FolderLock(folder, lock_wait)
+        self.decided = False  # True once the journal says the commit is to be carried out
         self._make_home()  # the lock file goes beside the folder: its parent must exist
         try:
             self.lock.acquire()
@@ -188,9 +189,12 @@ class Output:
         return open(self.staging / name, "wb")
 
     def discard(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Undo a failed run; after the journal is written, leave its plan to the next run."""
+        if not self.decided:
+            shutil.rmtree(self.staging, ignore_errors=True)
         self.lock.release()
-        self._remove_created()
+        if not self.decided:
+            self._remove_created()
 
     def _remove_created(self) -> None:
         for created in self.created:
@@ -271,6 +275,7 @@ class Output:
             return 0
         count = self._plan(stale, old_letter)
         journal.begin(self.folder, self.staging)  # the export is decided from here
+        self.decided = True
         journal.carry_out(self.folder, self.staging)
         self.lock.release()
         return count

@@ -532,3 +532,57 @@ class TestKilledWhileMoving:
         assert not stagings(out)
         listed = (out / ".campaign-manifest").read_text(encoding="utf-8").splitlines()
         assert sorted(listed) == sorted(n for n in os.listdir(out) if not n.startswith("."))
+
+
+def limited_export(root: Path, limit: int, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """An export whose files may grow to ``limit`` bytes at most (RLIMIT_FSIZE, ulimit -f)."""
+    import resource
+
+    def limit_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "campaign", "export", "--date", DATE, *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        preexec_fn=limit_files,  # only setrlimit: safe before exec
+        timeout=300,
+    )
+
+
+class TestFullDisk:
+    """A write the disk refuses (file-size limit, full disk): a clear error, nothing changed."""
+
+    @pytest.mark.parametrize(
+        ("fmt", "out", "jobs", "limit", "existing"),
+        [
+            ("eml", "out", "1", 1_000, False),
+            ("eml", "out", "2", 1_000, True),
+            ("csv", "out/letters.csv", "1", 10_000, True),
+            ("mbox", "out/letters.mbox", "2", 10_000, False),
+        ],
+    )
+    def test_file_size_limit(
+        self, tmp_path: Path, fmt: str, out: str, jobs: str, limit: int, existing: bool
+    ) -> None:
+        make_big_campaign(tmp_path, 300)
+        folder = tmp_path / "out"
+        before: dict[str, bytes] = {}
+        if existing:
+            folder.mkdir()
+            (folder / "notes.txt").write_text("mine\n")
+            before = tree(folder)
+        result = limited_export(tmp_path, limit, "--format", fmt, "--out", out, "--jobs", jobs)
+        err = result.stderr.decode()
+        assert result.returncode == 1, err
+        assert "Traceback" not in err
+        assert err.startswith("Error: cannot write to out: File too large (a file reached the size")
+        assert err.endswith(
+            "nothing in out was changed; make room or choose another --out, then export again\n"
+        )
+        assert tree(folder) == before  # nothing half-written, no staging folder left
+        assert sorted(os.listdir(tmp_path)) == sorted(
+            ["letters", "recipients.csv", *["out"][:existing]]
+        )
