@@ -14,7 +14,11 @@ How to add a format
    ``assemble(records, target)``, which is given every letter's record in recipient order
    once all are made, to build the one file from the whole set (a combined document with an
    outline). Records are staged on disk, never held all at once in memory by the exporter.
-4. Add an instance to ``_BUILTIN`` below. A format whose library is an optional extra imports
+   Set ``signature``, a pattern matching how the format's files start: a rerun replaces a
+   file that matches (its own earlier export) and refuses any other in the way.
+4. The rejects file of --skip-invalid is ``rejects-NAME.csv`` beside a per-letter format's
+   letters (``rejects.csv`` for eml), ``STEM.rejects.csv`` beside a one-file format's file.
+5. Add an instance to ``_BUILTIN`` below. A format whose library is an optional extra imports
    it inside ``letter()`` and raises CampaignError naming the extra when it is missing.
 
 Nothing else changes: the output folder's transaction (campaign.outbox), the processes of
