@@ -338,7 +338,7 @@ def count_messages(path: Path) -> int:
         while block := handle.read(1 << 20):
             data = tail + block
             count += data.count(b"\n\nFrom ")
-            tail = data[-7:]
+            tail = data[-6:]  # shorter than a match: none is counted twice
     with path.open("rb") as handle:
         return count + handle.read(5).startswith(b"From ")
 
