@@ -21,6 +21,7 @@ from pathlib import Path
 from campaign.errors import CampaignError
 
 JOURNAL = ".campaign-journal"
+MANIFEST = ".campaign-manifest"  # the files exports wrote here, one name a line
 MOVE_LISTS = re.compile(r"\.names-[0-9]{9}|\.extra")  # names to move, one a line
 REMOVE_LIST = ".remove"  # names to remove from the output folder, one a line
 NEW_MANIFEST = ".manifest-new"
@@ -93,9 +94,6 @@ def carry_out(folder: Path, staging: Path) -> None:
     shutil.rmtree(staging)
     os.unlink(folder / JOURNAL)
     _fsync(folder)
-
-
-MANIFEST = ".campaign-manifest"
 
 
 def _names(staging: Path) -> Iterator[str]:
