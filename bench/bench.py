@@ -221,8 +221,10 @@ def make_campaign(root: Path, count: int, seed: int) -> Path:
 class Tool:
     name: str
     ours: bool
-    output: str  # "files": one file per letter in {out}; "file": {out}/letters.csv; "none"
+    output: str  # "files": one file per letter in {out}; "file": {out}/letters.csv;
+    # "mbox": {out}/letters.mbox; "none"
     argv: tuple[str, ...]  # with {campaign}, {csv} and {out} to fill in
+    disk: bool = False  # {out} in --disk-tmpdir (a folder on a disk) instead of --tmpdir
 
 
 def tools(with_jobs: bool) -> list[Tool]:
@@ -238,6 +240,11 @@ def tools(with_jobs: bool) -> list[Tool]:
             "file",
             (*export, "{out}/letters.csv", "--format", "csv"),
         ),
+    ]
+    mbox = (*export, "{out}/letters.mbox", "--format", "mbox")
+    found += [
+        Tool("campaign export mbox", True, "mbox", mbox),
+        Tool("campaign export mbox (disk)", True, "mbox", mbox, disk=True),
     ]
     if with_jobs:
         found.append(
@@ -324,11 +331,25 @@ class Measured:
         return max(self.maxrss_kib) / 1024
 
 
-def run_once(tool: Tool, campaign: Path, work: Path, count: int) -> dict[str, float]:
+def count_messages(path: Path) -> int:
+    """Messages in a mbox file of ours: a From line starts the file and follows each blank line."""
+    count, tail = 0, b""
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            data = tail + block
+            count += data.count(b"\n\nFrom ")
+            tail = data[-6:]  # shorter than a match: none is counted twice
+    with path.open("rb") as handle:
+        return count + handle.read(5).startswith(b"From ")
+
+
+def run_once(
+    tool: Tool, campaign: Path, work: Path, count: int, disk: Path | None = None
+) -> dict[str, float]:
     """One timed run in a fresh output folder; checks the run did its work."""
-    out = work / "out"
+    out = (disk if tool.disk and disk is not None else work) / "out"
     shutil.rmtree(out, ignore_errors=True)
-    if tool.output == "file":
+    if tool.output in ("file", "mbox"):
         out.mkdir()
     argv = [
         a.format(campaign=campaign, csv=campaign / "recipients.csv", out=out) for a in tool.argv
@@ -354,21 +375,32 @@ def run_once(tool: Tool, campaign: Path, work: Path, count: int) -> dict[str, fl
             sys.exit(f"{tool.name} wrote {written} files, expected {count}")
     elif tool.output == "file" and not (out / "letters.csv").is_file():
         sys.exit(f"{tool.name} wrote no {out / 'letters.csv'}")
+    elif tool.output == "mbox":
+        written = count_messages(out / "letters.mbox")
+        if written != count:
+            sys.exit(f"{tool.name} wrote {written} messages, expected {count}")
     shutil.rmtree(out, ignore_errors=True)
     return result
 
 
 def bench_size(
-    count: int, runs: int, chosen: Sequence[Tool], seed: int, keep: bool, tmpdir: str | None
+    count: int,
+    runs: int,
+    chosen: Sequence[Tool],
+    seed: int,
+    keep: bool,
+    tmpdir: str | None,
+    disk_tmpdir: str | None = None,
 ) -> dict[str, Measured]:
     root = Path(tempfile.mkdtemp(prefix=f"campaign-bench-{count}-", dir=tmpdir))
+    disk = Path(tempfile.mkdtemp(prefix=f"campaign-bench-{count}-", dir=disk_tmpdir))
     try:
         campaign = make_campaign(root, count, seed)
         results = {tool.name: Measured() for tool in chosen}
         for run in range(1, runs + 1):
             # Tools take turns within a run, so a slow spell of the machine hits them all.
             for tool in chosen:
-                report = run_once(tool, campaign, root, count)
+                report = run_once(tool, campaign, root, count, disk)
                 m = results[tool.name]
                 m.seconds.append(report["seconds"])
                 m.cpu_seconds.append(report["cpu_seconds"])
@@ -385,6 +417,7 @@ def bench_size(
             print(f"kept {root}", file=sys.stderr)
         else:
             shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(disk, ignore_errors=True)
 
 
 # -- reporting ------------------------------------------------------------------------------
@@ -416,6 +449,7 @@ def print_report(
     results: dict[int, dict[str, Measured]],
     tmpdir: str | None,
     started: float,
+    disk_tmpdir: str | None = None,
 ) -> None:
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print()
@@ -432,6 +466,8 @@ def print_report(
     where = tempfile.gettempdir() if tmpdir is None else tmpdir
     kind = "RAM" if where.startswith("/dev/shm") else "see --tmpdir"
     print(f"temp and output folders in: {where} ({kind})")
+    if disk_tmpdir is not None and any(t.disk for t in chosen):
+        print(f"output of the tools marked (disk) in: {disk_tmpdir}")
     print(
         "letters/s = recipients / median wall time of the whole process (startup included); "
         "x mailmerge, x floor = our letters/s over theirs"
@@ -458,13 +494,14 @@ def print_report(
                 f"{m.peak_mb:>11.1f} {vs_mm:>11} {vs_floor:>8}"
             )
         print()
-    eml = "campaign export eml"
-    if len(sizes) > 1:
+    for name in ("campaign export eml", "campaign export mbox", "campaign export mbox (disk)"):
+        if len(sizes) < 2 or name not in results[min(sizes)]:
+            continue
         small, large = min(sizes), max(sizes)
-        low, high = results[small][eml].peak_mb, results[large][eml].peak_mb
+        low, high = results[small][name].peak_mb, results[large][name].peak_mb
         per_k = (high - low) * 1024 / ((large - small) / 1000)
         print(
-            f"RSS growth, {eml}: {low:.1f} MB at {small:,} -> {high:.1f} MB at {large:,} "
+            f"RSS growth, {name}: {low:.1f} MB at {small:,} -> {high:.1f} MB at {large:,} "
             f"(+{high - low:.1f} MB, {per_k:.1f} KiB per 1,000 recipients)"
         )
     print("timed commands ({campaign}: a temp folder with a copy of letters/ and the CSV):")
@@ -531,6 +568,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "give a folder on a disk to measure it too",
     )
     parser.add_argument(
+        "--disk-tmpdir",
+        default="/var/tmp",
+        help="where the output of the tools marked (disk) goes: a folder on a disk "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="time only the tools whose name starts with one of these (e.g. 'campaign export "
+        "mbox' mailmerge)",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         metavar="N",
@@ -549,10 +599,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = sorted(set(args.sizes))
     runs_for = {n: args.runs or (3 if n < LARGE else 1) for n in sizes}
     chosen = tools(export_has_jobs())
+    if args.only:
+        chosen = [t for t in chosen if t.name.startswith(tuple(args.only))]
     results = {
-        n: bench_size(n, runs_for[n], chosen, args.seed, args.keep, args.tmpdir) for n in sizes
+        n: bench_size(n, runs_for[n], chosen, args.seed, args.keep, args.tmpdir, args.disk_tmpdir)
+        for n in sizes
     }
-    print_report(sizes, runs_for, chosen, results, args.tmpdir, started)
+    print_report(sizes, runs_for, chosen, results, args.tmpdir, started, args.disk_tmpdir)
     return 0
 
 

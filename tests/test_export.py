@@ -293,3 +293,82 @@ class TestReexport:
         files = listing(sample.root / "out")
         assert len([f for f in files if f.endswith(".txt")]) == 12
         assert len([f for f in files if f.endswith(".eml")]) == 12
+
+
+class TestOutputFiles:
+    """What an export leaves in its folder, and what it says."""
+
+    def test_each_format_keeps_its_own_rejects(self, sample: Campaign) -> None:
+        """eml's rejects.csv is eml's: a txt export beside it writes and removes its own."""
+        out = sample.root / "out"
+        replace_row(sample, 3, "samuel.okafor@senate.example.org", "jane.doe@")
+        assert sample.run("export", "--date", DATE, "--skip-invalid").exit_code == 0
+        eml_rejects = (out / "rejects.csv").read_bytes()
+        result = sample.run("export", "--format", "txt", "--date", DATE, "--skip-invalid")
+        assert result.exit_code == 0, result.output
+        assert "1 rejected, listed with reasons in out/rejects-txt.csv" in result.output
+        assert (out / "rejects.csv").read_bytes() == eml_rejects
+        assert b"jane.doe@" in (out / "rejects-txt.csv").read_bytes()
+        replace_row(sample, 3, "jane.doe@", "samuel.okafor@senate.example.org")
+        assert sample.run("export", "--format", "txt", "--date", DATE).exit_code == 0
+        assert not (out / "rejects-txt.csv").exists()
+        assert (out / "rejects.csv").read_bytes() == eml_rejects  # not txt's to remove
+        assert sample.run("export", "--date", DATE).exit_code == 0
+        assert not (out / "rejects.csv").exists()
+
+    @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".mbox"])
+    def test_one_file_export_leaves_only_its_file(
+        self, sample: Campaign, suffix: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--out ../x.jsonl: the file, its rejects file, and nothing else beside them."""
+        before = set(listing(sample.root))
+        (sample.root / "work").mkdir()
+        monkeypatch.chdir(sample.root / "work")
+        replace_row(sample, 3, "samuel.okafor@senate.example.org", "jane.doe@")
+        fmt = suffix[1:]
+        for date in (DATE, "2027-01-01"):  # the rerun replaces its own file
+            result = sample.run(
+                "export", "--campaign", "..", "--format", fmt, "--date", date,
+                "--out", f"../x{suffix}", "--skip-invalid",
+            )  # fmt: skip
+            assert result.exit_code == 0, result.output
+            assert f"\nExported 11 letters ({fmt}) to ../x{suffix}; 1 " in result.output
+            assert set(listing(sample.root)) - before == {f"x{suffix}", "x.rejects.csv"}
+        replace_row(sample, 3, "jane.doe@", "samuel.okafor@senate.example.org")
+        result = sample.run("export", "--campaign", "..", "--format", fmt, "--out", f"../x{suffix}")
+        assert result.exit_code == 0, result.output
+        assert set(listing(sample.root)) - before == {f"x{suffix}"}
+
+    def test_jsonl_has_every_csv_key(self, sample: Campaign) -> None:
+        head, *rows = sample.recipients.read_text(encoding="utf-8").splitlines()
+        lines = [
+            f"{head},contact_form,phone",
+            *(f"{r},https://example.org/form/{n},202-555-01{n:02d}" for n, r in enumerate(rows, 1)),
+        ]
+        sample.recipients.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert sample.run("export", "--format", "csv", "--date", DATE).exit_code == 0
+        assert sample.run("export", "--format", "jsonl", "--date", DATE).exit_code == 0
+        with (sample.root / "out" / "letters.csv").open(encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+        text = (sample.root / "out" / "letters.jsonl").read_text(encoding="utf-8")
+        records = [json.loads(line) for line in text.splitlines()]
+        assert len(rows) == len(records) == 12
+        for row, record in zip(rows, records, strict=True):
+            assert set(row) <= set(record)
+            assert {
+                k: str(v) if k != "cited" else " ".join(v) for k, v in record.items() if k in row
+            } == row
+        assert records[2]["contact_form"] == "https://example.org/form/3"
+        assert records[2]["phone"] == "202-555-0103"
+
+    def test_one_letter_is_singular(self, sample: Campaign) -> None:
+        lines = sample.recipients.read_text(encoding="utf-8").splitlines()
+        sample.recipients.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+        result = sample.run("export", "--date", DATE)
+        assert (result.exit_code, result.output) == (0, "Exported 1 letter (eml) to out\n")
+        check = sample.run("check")
+        assert check.output.splitlines()[-1] == "1 recipient, 0 errors, 0 warnings"
+        lines = sample.recipients.read_text(encoding="utf-8").splitlines()
+        sample.recipients.write_text(lines[0] + "\n", encoding="utf-8")
+        result = sample.run("export", "--date", DATE)
+        assert result.output.startswith("Exported 0 letters (eml) to out; removed 1 letter an ")

@@ -40,9 +40,14 @@ def _print_problems(problems: Problems) -> None:
         click.echo(str(problem), err=True)
 
 
+def _count(count: int, noun: str) -> str:
+    """'1 letter', '2 letters', '0 letters'."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def _summary(problems: Problems, recipients: int | None) -> None:
     errors, warnings = len(problems.errors), len(problems.warnings)
-    who = f"{recipients} recipients, " if recipients is not None else ""
+    who = f"{_count(recipients, 'recipient')}, " if recipients is not None else ""
     click.echo(
         f"{who}{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
         err=True,
@@ -277,7 +282,9 @@ def _serve(options: Options, now: datetime, port: int, open_browser: bool) -> No
         server.server_close()
 
 
-@main.command(name="export", short_help="Write one letter per recipient (eml, csv, jsonl, txt).")
+@main.command(
+    name="export", short_help="Write one letter per recipient (eml, mbox, csv, jsonl, txt, pdf)."
+)
 @campaign_options
 @click.option(
     "--format",
@@ -285,14 +292,15 @@ def _serve(options: Options, now: datetime, port: int, open_browser: bool) -> No
     type=click.Choice(FORMATS),
     default="eml",
     show_default=True,
-    help="eml: one message file each; csv: one spreadsheet; jsonl: lossless; txt: plain letters; "
-    "pdf: one printed letter each; pdf-combined: every letter in one PDF.",
+    help="eml: one message file each; mbox: every message in one mailbox file; csv: one "
+    "spreadsheet; jsonl: lossless; txt: plain letters; pdf: one printed letter each; "
+    "pdf-combined: every letter in one PDF.",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output folder (or, for csv and jsonl, a file name ending .csv or .jsonl).  "
+    help="Output folder (or, for csv, jsonl and mbox, a file name ending .csv, .jsonl or .mbox).  "
     "[default: DIR/out]",
 )
 @click.option(
@@ -360,13 +368,13 @@ def export_command(
     shown.extend(job.problems)
     shown.extend(result.problems)
     _print_problems(shown)
-    where = out if fmt in ("eml", "txt") else (result.targets[0] if result.targets else out)
-    message = f"Exported {result.written} letters ({fmt}) to {where}"
+    where = result.targets[0] if result.targets else out
+    message = f"Exported {_count(result.written, 'letter')} ({fmt}) to {where}"
     if result.rejected:
         message += f"; {result.rejected} rejected, listed with reasons in {result.rejects}"
     if result.removed:
         message += (
-            f"; removed {result.removed} letters an earlier export wrote for recipients "
+            f"; removed {_count(result.removed, 'letter')} an earlier export wrote for recipients "
             "no longer in the list"
         )
     click.echo(message, err=True)
@@ -447,7 +455,7 @@ def import_legislators_command(
         replace=replace,
     )
     _print_problems(result.problems)
-    message = f"Imported {result.imported} members into {target}"
+    message = f"Imported {_count(result.imported, 'member')} into {target}"
     if result.updated or result.kept:
         message += f" ({result.added} added, {result.updated} updated, {result.kept} kept)"
     message += f"; {result.skipped} skipped"

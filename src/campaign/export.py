@@ -6,9 +6,12 @@ output folder (staging, manifest, conflicts, the final moves), campaign.parallel
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import shutil
+import signal
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ from campaign import parallel
 from campaign.errors import CampaignError, CampaignInvalid, LetterProblem, Problems
 from campaign.formats import FORMATS, REGISTRY, Format, file_name, get
 from campaign.formats.spreadsheet import csv_record
+from campaign.inputs import Inputs
 from campaign.outbox import Output, names_file
 from campaign.pipeline import Job, Recipient, Seen
 from campaign.recipients import Row
@@ -87,8 +91,26 @@ def export(
     if not job.usable:
         raise CampaignInvalid(job.problems)
     folder, single = _destination(fmt, out)
-    output = Output(folder, overwrite)
-    rejects_name = "rejects.csv" if single is None else f"{Path(single).stem}.rejects.csv"
+    inputs = _inputs(job)
+    inputs.check_folder(folder)
+    if single is not None:
+        inputs.check(folder / single, shown=out)
+    _fail_writes_instead_of_dying()
+    try:
+        if single is None:
+            output = Output(folder, overwrite, inputs=inputs, lock_wait=_lock_wait())
+        else:
+            output = Output(
+                folder,
+                overwrite,
+                manifest=False,
+                own=fmt.is_own_file,
+                inputs=inputs,
+                lock_wait=_lock_wait(),
+            )
+    except OSError as exc:
+        raise _write_error(folder, exc, decided=False) from None
+    rejects_name = fmt.rejects if single is None else f"{Path(single).stem}.rejects.csv"
     try:
         ranges = parallel.bounds(job.file.estimate_rows(), jobs)
         chunks = parallel.run(functools.partial(work, job, fmt, output.staging), ranges, progress)
@@ -120,12 +142,56 @@ def export(
         result.removed = output.commit(
             stale=stale, old_letter=fmt.is_letter_name if single is None else None
         )
+    except OSError as exc:
+        output.discard()
+        raise _write_error(folder, exc, output.decided) from None
     except BaseException:
         output.discard()
         raise
     if single is not None:
         result.targets = [folder / single]
     return result
+
+
+def _fail_writes_instead_of_dying() -> None:
+    """A file-size limit (ulimit -f) makes a write fail with EFBIG instead of killing us."""
+    with contextlib.suppress(ValueError, AttributeError):  # not the main thread; not POSIX
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _write_error(folder: Path, exc: OSError, decided: bool) -> CampaignError:
+    """What to tell when the disk refuses a write: which folder, why, and what was left."""
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why += " (the disk, or your share of it, is full)"
+    elif exc.errno == errno.EFBIG:
+        why += " (a file reached the size limit set for this process: see ulimit -f)"
+    if decided:
+        left = (
+            "the export was interrupted while moving its files into place: the next export "
+            f"to {folder} completes the move"
+        )
+    else:
+        left = (
+            f"nothing in {folder} was changed; make room or choose another --out, then export again"
+        )
+    return CampaignError(f"cannot write to {folder}: {why}: {left}")
+
+
+def _lock_wait() -> float:
+    """How long an export waits for another one writing to the same folder: a minute, or
+    CAMPAIGN_LOCK_WAIT seconds."""
+    try:
+        return max(0.0, float(os.environ.get("CAMPAIGN_LOCK_WAIT", "60")))
+    except ValueError:
+        raise CampaignError("CAMPAIGN_LOCK_WAIT must be a number of seconds") from None
+
+
+def _inputs(job: Job) -> Inputs:
+    """The recipients file, everything under letters/, and every quote's source file."""
+    campaign = job.campaign
+    sources = [campaign.letters / q.source_file for q in campaign.quotes.values() if q.source_file]
+    return Inputs([job.options.recipients, *sources], [campaign.letters])
 
 
 @dataclass

@@ -22,9 +22,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from campaign import movelog
 from campaign.errors import CampaignError
+from campaign.folderlock import FolderLock
+from campaign.inputs import Inputs
 
-MANIFEST = ".campaign-manifest"
+MANIFEST = movelog.MANIFEST
 STAGING_PREFIX = ".campaign-tmp-"
 NAMES_PREFIX = ".names-"
 
@@ -54,11 +57,41 @@ class Output:
     staging folder, and the manifest is held as sorted 64-bit hashes of the names it lists.
     """
 
-    def __init__(self, folder: Path, overwrite: bool) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        overwrite: bool,
+        *,
+        manifest: bool = True,
+        own: Callable[[Path], bool] | None = None,
+        inputs: Inputs | None = None,
+        lock_wait: float = 60.0,
+    ) -> None:
+        """``manifest``: record the files written in the folder's manifest (a one-file export
+        leaves only its file: it passes False and tells its own earlier file by ``own``).
+        The folder's lock is held from here to commit() or discard()."""
         self.folder = folder
         self.overwrite = overwrite
+        self.keeps_manifest = manifest
+        self.own = own
+        self.inputs = inputs or Inputs(())
         # The folders this run creates, deepest first: a failed run removes them all again.
         self.created = [p for p in (folder, *folder.parents) if not p.exists()]
+        self.lock = FolderLock(folder, lock_wait)
+        self.decided = False  # True once the journal says the commit is to be carried out
+        self._make_home()  # the lock file goes beside the folder: its parent must exist
+        try:
+            self.lock.acquire()
+            home = self._make_home()  # again: the folder may have appeared meanwhile
+            self._start(home)
+        except BaseException:
+            self.lock.release()
+            self._remove_created()
+            raise
+
+    def _make_home(self) -> Path:
+        """Create the folder the staging folder goes in; decide whether the output is new."""
+        folder = self.folder
         # A folder that does not exist yet is staged beside it under a hidden name and
         # appears, whole, with one rename when the export succeeds: no move per letter.
         self.fresh = (
@@ -75,6 +108,11 @@ class Output:
             raise CampaignError(f"cannot create output folder {folder}: {exc.strerror}") from None
         if not os.access(home, os.W_OK | os.X_OK):
             raise CampaignError(f"cannot write to output folder {home}: permission denied")
+        return home
+
+    def _start(self, home: Path) -> None:
+        if not self.fresh:
+            movelog.recover(self.folder)  # a killed run's commit first: it was decided
         self._remove_stale()
         self.manifest = array("Q") if self.fresh else self._read_manifest()
         try:
@@ -151,7 +189,14 @@ class Output:
         return open(self.staging / name, "wb")
 
     def discard(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Undo a failed run; after the journal is written, leave its plan to the next run."""
+        if not self.decided:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        self.lock.release()
+        if not self.decided:
+            self._remove_created()
+
+    def _remove_created(self) -> None:
         for created in self.created:
             # The folder is ours and holds nothing: leave no trace of a failed run.
             with contextlib.suppress(OSError):
@@ -182,9 +227,11 @@ class Output:
                         f"{self.folder / name} is in the way: it is not a regular file, so no "
                         "letter can be written there; move it away or choose another --out"
                     )
+                self.inputs.check(self.folder / name)
                 if (
                     self.overwrite
                     or self.ours(name)
+                    or (self.own is not None and self.own(self.folder / name))
                     or _same_bytes(self.folder / name, self.staging / name)
                 ):
                     continue
@@ -224,41 +271,62 @@ class Output:
         """
         if self.fresh:
             self._commit_fresh()
+            self.lock.release()
             return 0
-        manifest_tmp = self.staging / MANIFEST
-        with open(manifest_tmp, "w", encoding="utf-8") as handle:
-            for name in self._manifest_lines():
-                handle.write(f"{name}\n")
-            for name in self.staged():
-                if not self.ours(name):
+        count = self._plan(stale, old_letter)
+        movelog.begin(self.folder, self.staging)  # the export is decided from here
+        self.decided = True
+        movelog.carry_out(self.folder, self.staging)
+        self.lock.release()
+        return count
+
+    def _plan(self, stale: tuple[str, ...], old_letter: Callable[[str], bool] | None) -> int:
+        """Write the commit's plan into the staging folder; how many old letters it removes."""
+        with open(self.staging / ".extra", "w", encoding="utf-8") as handle:
+            handle.writelines(f"{name}\n" for name in self.extra)
+        removed: list[int] = []
+        count = 0
+        with open(self.staging / movelog.REMOVE_LIST, "w", encoding="utf-8") as handle:
+
+            def remove(name: str) -> None:
+                if os.path.lexists(self.folder / name) and not self.inputs.holds(
+                    self.folder / name
+                ):
                     handle.write(f"{name}\n")
-        os.replace(manifest_tmp, self.folder / MANIFEST)
-        source = os.open(self.staging, os.O_RDONLY)
-        target = os.open(self.folder, os.O_RDONLY)
-        try:
-            for name in self.staged():
-                os.replace(name, name, src_dir_fd=source, dst_dir_fd=target)
-        finally:
-            os.close(source)
-            os.close(target)
-        for name in stale:
-            if self.ours(name) and name not in self.extra:
-                with contextlib.suppress(FileNotFoundError):
-                    (self.folder / name).unlink()
-        removed = self._remove_old_letters(old_letter) if old_letter and len(self.manifest) else 0
-        shutil.rmtree(self.staging)
-        _fsync_dir(self.folder)
-        return removed
+                    removed.append(_name_hash(name))
+
+            for name in stale:
+                if (self.ours(name) or self.own is not None) and name not in self.extra:
+                    remove(name)
+            if old_letter is not None and len(self.manifest):
+                current = array("Q", sorted(_name_hash(name) for name in self.staged()))
+                for name in self._manifest_lines():
+                    if old_letter(name) and not _has(current, _name_hash(name)):
+                        before = len(removed)
+                        remove(name)
+                        count += len(removed) - before
+        if self.keeps_manifest:
+            gone = array("Q", sorted(removed))
+            with open(self.staging / movelog.NEW_MANIFEST, "w", encoding="utf-8") as handle:
+                for name in self._manifest_lines():
+                    if not _has(gone, _name_hash(name)):
+                        handle.write(f"{name}\n")
+                for name in self.staged():
+                    if not self.ours(name):
+                        handle.write(f"{name}\n")
+        return count
 
     def _commit_fresh(self) -> None:
         """Give the staging folder the output folder's name: every file appears at once."""
-        with open(self.staging / MANIFEST, "w", encoding="utf-8") as handle:
-            for name in self.staged():
-                handle.write(f"{name}\n")
+        if self.keeps_manifest:
+            with open(self.staging / MANIFEST, "w", encoding="utf-8") as handle:
+                for name in self.staged():
+                    handle.write(f"{name}\n")
         with os.scandir(self.staging) as entries:
             internal = [e.path for e in entries if _NAMES_FILE.fullmatch(e.name)]
         for path in internal:
             os.unlink(path)
+        movelog.test_pause()
         try:
             os.rename(self.staging, self.folder)  # fails if the folder appeared meanwhile
         except OSError:
@@ -267,27 +335,6 @@ class Output:
                 "was written: run the export again"
             ) from None
         _fsync_dir(self.folder.parent)
-
-    def _remove_old_letters(self, old_letter: Callable[[str], bool]) -> int:
-        """Delete earlier exports' letters that this one did not write; drop them from the
-        manifest. A crash part way leaves the manifest naming files already gone: harmless."""
-        current = array("Q", sorted(_name_hash(name) for name in self.staged()))
-
-        def is_current(name: str) -> bool:
-            return _has(current, _name_hash(name))
-
-        removed = 0
-        manifest_tmp = self.staging / MANIFEST
-        with open(manifest_tmp, "w", encoding="utf-8") as handle:
-            for name in self._manifest_lines():
-                if old_letter(name) and not is_current(name):
-                    with contextlib.suppress(FileNotFoundError):
-                        (self.folder / name).unlink()
-                        removed += 1
-                    continue
-                handle.write(f"{name}\n")
-        os.replace(manifest_tmp, self.folder / MANIFEST)
-        return removed
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

@@ -117,7 +117,7 @@ class TestShape:
         assert result.output.splitlines() == [
             "recipients.csv:1: warning: column name ' email ' has surrounding spaces; "
             "read as 'email'",
-            "Exported 1 letters (eml) to out",
+            "Exported 1 letter (eml) to out",
         ]
 
     def test_invisible_character_in_a_header_name(self, sample: Campaign) -> None:

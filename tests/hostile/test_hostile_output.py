@@ -44,9 +44,13 @@ def make_big_campaign(root: Path, count: int) -> None:
 
 
 def export_process(
-    root: Path, out: str, *args: str, output: int = subprocess.PIPE
+    root: Path,
+    out: str,
+    *args: str,
+    output: int = subprocess.PIPE,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "campaign", "export", "--date", DATE, "--out", out, *args],
         cwd=root,
@@ -326,3 +330,259 @@ class TestUnusableOutputFolder:
         result = sample.run("export", "--date", DATE, "--out", "folder")
         assert result.exit_code == 1
         assert not [p.name for p in sample.root.iterdir() if "folder" in p.name]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in listing(folder)}
+
+
+NEVER = "an export never writes over it, even with --overwrite; choose another --out"
+
+
+class TestInputsAreNeverWritten:
+    """No --out, with or without --overwrite, writes over an input of the campaign."""
+
+    @pytest.mark.parametrize(
+        ("fmt", "out", "make"),
+        [
+            ("csv", "recipients.csv", None),
+            ("csv", "x/../recipients.csv", None),
+            ("csv", "link.csv", "symlink"),
+            ("jsonl", "hard.jsonl", "hardlink"),
+            ("mbox", "hard.mbox", "hardlink"),
+        ],
+    )
+    def test_the_recipients_file(
+        self, sample: Campaign, fmt: str, out: str, make: str | None
+    ) -> None:
+        if make == "symlink":
+            (sample.root / out).symlink_to("recipients.csv")
+        elif make == "hardlink":
+            os.link(sample.recipients, sample.root / out)
+        (sample.root / "x").mkdir()
+        before = sample.recipients.read_bytes()
+        result = sample.run("export", "--format", fmt, "--out", out, "--overwrite")
+        assert result.exit_code == 1
+        assert result.output.startswith(f"Error: {out} is an input of the campaign")
+        assert NEVER in result.output
+        assert sample.recipients.read_bytes() == before
+
+    @pytest.mark.parametrize("fmt", ["eml", "txt", "csv"])
+    @pytest.mark.parametrize("out", ["letters", "letters/out", "x/../letters", "lnk/x"])
+    def test_nothing_goes_under_letters(self, sample: Campaign, fmt: str, out: str) -> None:
+        (sample.root / "lnk").symlink_to("letters")
+        (sample.root / "x").mkdir()
+        before = tree(sample.letters)
+        result = sample.run("export", "--format", fmt, "--out", out, "--overwrite")
+        assert result.exit_code == 1
+        assert result.output.startswith(f"Error: --out {out} is inside the campaign's letters/")
+        assert tree(sample.letters) == before
+
+    def test_a_letter_name_that_is_an_input(self, sample: Campaign) -> None:
+        """eml into the campaign folder itself, where a letter's name reaches the recipients."""
+        os.link(sample.recipients, sample.root / "000001-rivera-alex.eml")
+        before = sample.recipients.read_bytes()
+        result = sample.run("export", "--date", DATE, "--out", ".", "--overwrite")
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: 000001-rivera-alex.eml is an input of the campaign")
+        assert sample.recipients.read_bytes() == before
+
+    def test_a_quotes_source_file(self, sample: Campaign) -> None:
+        import tomllib
+
+        quotes = sample.letters / "quotes.toml"
+        texts = [q["text"] for q in tomllib.loads(quotes.read_text(encoding="utf-8")).values()]
+        source = sample.root / "notes.jsonl"
+        source.write_text("\n\n".join(texts) + "\n", encoding="utf-8")
+        lines = [
+            line
+            for line in quotes.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("source_file")
+        ]
+        lines = [
+            f'{line}\nsource_file = "../notes.jsonl"' if line.startswith("text =") else line
+            for line in lines
+        ]
+        quotes.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert sample.run("check").exit_code == 0
+        before = source.read_bytes()
+        result = sample.run("export", "--format", "jsonl", "--out", "notes.jsonl", "--overwrite")
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: notes.jsonl is an input of the campaign")
+        assert source.read_bytes() == before
+
+    def test_a_rejects_file_read_back_as_recipients_is_kept(self, sample: Campaign) -> None:
+        """A rerun with no rejects removes its stale rejects file, but not one it reads."""
+        mini(sample, [row(), row(email="bad@", first_name="B")])
+        assert sample.run("export", "--date", DATE, "--skip-invalid").exit_code == 0
+        rejects = sample.root / "out" / "rejects.csv"
+        data = rejects.read_text(encoding="utf-8-sig").replace("bad@", "b@example.org")
+        rejects.write_text(data, encoding="utf-8-sig")
+        result = sample.run("export", "--date", DATE, "--recipients", "out/rejects.csv")
+        assert result.exit_code == 0, result.output
+        assert rejects.read_text(encoding="utf-8-sig") == data
+
+
+def paused(root: Path, out: str, after: int, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """An export that stops in its commit after ``after`` moves, until the returned file exists."""
+    flag = root / f"go-{after}"
+    env = {"CAMPAIGN_TEST_PAUSE_MOVE": str(after), "CAMPAIGN_TEST_PAUSE_FILE": str(flag)}
+    process = export_process(root, out, *args, env=env)
+    deadline = time.monotonic() + 120
+    while not Path(f"{flag}.reached").exists():
+        assert process.poll() is None, process.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the export never reached its commit"
+        time.sleep(0.01)
+    return process, flag
+
+
+def finish(process: subprocess.Popen[bytes]) -> str:
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    return err.decode()
+
+
+class TestConcurrentExports:
+    """Two exports into one folder at once: the second waits for the first, or refuses."""
+
+    @pytest.mark.parametrize("existing", [True, False], ids=["existing-folder", "new-folder"])
+    def test_the_second_waits_and_the_folder_ends_complete(
+        self, tmp_path: Path, existing: bool
+    ) -> None:
+        count = 300
+        make_big_campaign(tmp_path, count)
+        out = tmp_path / "out"
+        if existing:
+            out.mkdir()
+        first, flag = paused(tmp_path, "out", 1)  # holding the lock, in the middle of its commit
+        second = export_process(tmp_path, "out", "--date", "2027-01-01")
+        time.sleep(1.5)
+        assert second.poll() is None, "the second export did not wait"
+        assert [p.name for p in stagings(out)] == [
+            f"{'' if existing else '.out'}.campaign-tmp-{first.pid}"
+        ]
+        flag.touch()
+        assert finish(first) == finish(second) == f"Exported {count} letters (eml) to out\n"
+        names = sorted(os.listdir(out))
+        assert len(names) == count + 1 and names[0] == ".campaign-manifest"
+        for name in names[1:]:  # every letter is the second export's
+            assert b"\nDate: Fri, 01 Jan 2027 00:00:00 +0000\n" in (out / name).read_bytes()
+        assert sorted(os.listdir(tmp_path)) == [
+            "go-1",
+            "go-1.reached",
+            "letters",
+            "out",
+            "recipients.csv",
+        ]
+
+    def test_the_second_refuses_after_its_wait(self, tmp_path: Path) -> None:
+        count = 300
+        make_big_campaign(tmp_path, count)
+        out = tmp_path / "out"
+        first, flag = paused(tmp_path, "out", 1)
+        env = {"CAMPAIGN_LOCK_WAIT": "0.2"}
+        second = export_process(tmp_path, "out", "--date", "2027-01-01", env=env)
+        _, err = second.communicate(timeout=60)
+        assert (second.returncode, err.decode()) == (
+            1,
+            f"Error: another export is writing to out: it has held the folder's lock "
+            f"({tmp_path.resolve() / '.out.campaign-lock'}) for over 0.2 seconds; let it finish, "
+            "then run this export again\n",
+        )
+        flag.touch()
+        assert finish(first) == f"Exported {count} letters (eml) to out\n"
+        assert len(os.listdir(out)) == count + 1
+        assert b"\nDate: Fri, 27 Nov 2026" in (out / "000002-rivera1-alex.eml").read_bytes()
+
+
+class TestKilledWhileMoving:
+    """Killed while moving letters into place, the export is completed by the next run."""
+
+    @pytest.mark.parametrize("after", [1, 150, 299])
+    def test_the_next_run_completes_the_move(self, tmp_path: Path, after: int) -> None:
+        make_big_campaign(tmp_path, 300)
+        out, ref = tmp_path / "out", tmp_path / "ref"
+        assert finish(export_process(tmp_path, "out", "--date", "2026-01-01"))
+        # One recipient fewer: every later letter's name changes, the old ones must go.
+        lines = (tmp_path / "recipients.csv").read_text(encoding="utf-8").splitlines()
+        del lines[1]
+        (tmp_path / "recipients.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        victim, _ = paused(tmp_path, "out", after)
+        assert (out / ".campaign-journal").is_file()  # what a reader sees: a move in progress
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        assert (out / ".campaign-journal").is_file()
+        dates = {
+            (out / n).read_bytes().split(b"\nDate: ")[1][:16]
+            for n in os.listdir(out)
+            if n.endswith(".eml")
+        }
+        assert len(dates) == 2  # half moved: old letters and new ones side by side
+        # The next export to the folder, of another format, first completes the eml one.
+        assert (
+            finish(export_process(tmp_path, "out", "--format", "txt"))
+            == "Exported 299 letters (txt) to out\n"
+        )
+        assert finish(export_process(tmp_path, "ref"))
+        eml = sorted(n for n in os.listdir(out) if n.endswith(".eml"))
+        assert eml == sorted(n for n in os.listdir(ref) if n.endswith(".eml"))
+        for name in eml:
+            assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+        assert not (out / ".campaign-journal").exists()
+        assert not stagings(out)
+        listed = (out / ".campaign-manifest").read_text(encoding="utf-8").splitlines()
+        assert sorted(listed) == sorted(n for n in os.listdir(out) if not n.startswith("."))
+
+
+def limited_export(root: Path, limit: int, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """An export whose files may grow to ``limit`` bytes at most (RLIMIT_FSIZE, ulimit -f)."""
+    import resource
+
+    def limit_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "campaign", "export", "--date", DATE, *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        preexec_fn=limit_files,  # only setrlimit: safe before exec
+        timeout=300,
+    )
+
+
+class TestFullDisk:
+    """A write the disk refuses (file-size limit, full disk): a clear error, nothing changed."""
+
+    @pytest.mark.parametrize(
+        ("fmt", "out", "jobs", "limit", "existing"),
+        [
+            ("eml", "out", "1", 1_000, False),
+            ("eml", "out", "2", 1_000, True),
+            ("csv", "out/letters.csv", "1", 10_000, True),
+            ("mbox", "out/letters.mbox", "2", 10_000, False),
+        ],
+    )
+    def test_file_size_limit(
+        self, tmp_path: Path, fmt: str, out: str, jobs: str, limit: int, existing: bool
+    ) -> None:
+        make_big_campaign(tmp_path, 300)
+        folder = tmp_path / "out"
+        before: dict[str, bytes] = {}
+        if existing:
+            folder.mkdir()
+            (folder / "notes.txt").write_text("mine\n")
+            before = tree(folder)
+        result = limited_export(tmp_path, limit, "--format", fmt, "--out", out, "--jobs", jobs)
+        err = result.stderr.decode()
+        assert result.returncode == 1, err
+        assert "Traceback" not in err
+        assert err.startswith("Error: cannot write to out: File too large (a file reached the size")
+        assert err.endswith(
+            "nothing in out was changed; make room or choose another --out, then export again\n"
+        )
+        assert tree(folder) == before  # nothing half-written, no staging folder left
+        assert sorted(os.listdir(tmp_path)) == sorted(
+            ["letters", "recipients.csv", *["out"][:existing]]
+        )

@@ -14,7 +14,11 @@ How to add a format
    ``assemble(records, target)``, which is given every letter's record in recipient order
    once all are made, to build the one file from the whole set (a combined document with an
    outline). Records are staged on disk, never held all at once in memory by the exporter.
-4. Add an instance to ``_BUILTIN`` below. A format whose library is an optional extra imports
+   Set ``signature``, a pattern matching how the format's files start: a rerun replaces a
+   file that matches (its own earlier export) and refuses any other in the way.
+4. The rejects file of --skip-invalid is ``rejects-NAME.csv`` beside a per-letter format's
+   letters (``rejects.csv`` for eml), ``STEM.rejects.csv`` beside a one-file format's file.
+5. Add an instance to ``_BUILTIN`` below. A format whose library is an optional extra imports
    it inside ``letter()`` and raises CampaignError naming the extra when it is missing.
 
 Nothing else changes: the output folder's transaction (campaign.outbox), the processes of
@@ -27,11 +31,12 @@ from campaign.errors import CampaignError
 from campaign.formats.base import Format, file_name
 from campaign.formats.eml import Eml
 from campaign.formats.jsonl import Jsonl
+from campaign.formats.mbox import Mbox
 from campaign.formats.pdf import Pdf, PdfCombined
 from campaign.formats.spreadsheet import Csv
 from campaign.formats.txt import Txt
 
-_BUILTIN: tuple[Format, ...] = (Eml(), Csv(), Jsonl(), Txt(), Pdf(), PdfCombined())
+_BUILTIN: tuple[Format, ...] = (Eml(), Mbox(), Csv(), Jsonl(), Txt(), Pdf(), PdfCombined())
 REGISTRY: dict[str, Format] = {f.name: f for f in _BUILTIN}
 FORMATS = tuple(REGISTRY)
 

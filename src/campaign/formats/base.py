@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from campaign.safety import slug
@@ -43,8 +44,14 @@ class Format:
     needs_email: ClassVar[bool] = True
     # Whether letters need their HTML version rendered too.
     html: ClassVar[bool] = False
-    # The rejects file of --skip-invalid, beside this format's letters.
-    rejects: ClassVar[str] = "rejects.csv"
+    # One-file formats: how their file starts, to tell an earlier export's file from another.
+    signature: ClassVar[re.Pattern[bytes] | None] = None
+
+    @property
+    def rejects(self) -> str:
+        """The rejects file of --skip-invalid beside a per-letter format's letters: one per
+        format, so an export of one format never replaces or removes another's."""
+        return f"rejects-{self.name}.csv"
 
     def letter_name(self, recipient: Recipient) -> str:
         """The file name of a recipient's letter (per-letter formats)."""
@@ -53,6 +60,18 @@ class Format:
     def is_letter_name(self, name: str) -> bool:
         """Whether ``name`` is a name ``letter_name()`` gives (an earlier run's letter)."""
         return _LETTER.fullmatch(name) is not None and name.endswith(f".{self.extension}")
+
+    def is_own_file(self, path: Path) -> bool:
+        """Whether ``path`` is (or could be) this format's one file from an earlier export:
+        an empty file, or one that starts as this format's files do."""
+        if self.signature is None:
+            return False
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            return False
+        return not head or self.signature.match(head) is not None
 
     def letter(self, job: Job, recipient: Recipient, letter: Letter) -> bytes:
         """The bytes of one letter: its file, or its record in the one file."""

@@ -17,5 +17,9 @@ class Eml(Format):
     extension = "eml"
     html = True
 
+    @property
+    def rejects(self) -> str:
+        return "rejects.csv"  # the first format's, by the name it always had
+
     def letter(self, job: Job, recipient: Recipient, letter: Letter) -> bytes:
         return job.message(recipient, letter)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from campaign.formats.base import Format
@@ -19,6 +20,7 @@ class Jsonl(Format):
     suffixes = (".jsonl", ".ndjson")
     needs_email = False
     html = True
+    signature = re.compile(rb'\{"line": [0-9]+, "row": [0-9]+, "audience": ')
 
     def letter(self, job: Job, recipient: Recipient, letter: Letter) -> bytes:
         record = {
@@ -32,6 +34,8 @@ class Jsonl(Format):
             "text": letter.text,
             "html": letter.html,
             "cited": list(letter.cited),
+            "contact_form": recipient.fields.get("contact_form", ""),
+            "phone": recipient.fields.get("phone", ""),
             "fields": recipient.row.values,
         }
         return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")

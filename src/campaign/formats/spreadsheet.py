@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,7 @@ class Csv(Format):
     extension = "csv"
     suffixes = (".csv",)
     needs_email = False
+    signature = re.compile(re.escape(BOM + ",".join(CSV_COLUMNS).encode("ascii") + b"\r\n"))
 
     def letter(self, job: Job, recipient: Recipient, letter: Letter) -> bytes:
         return csv_record(map(neutralise_cell, csv_cells(recipient, letter)))
