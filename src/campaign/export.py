@@ -31,7 +31,7 @@ from campaign.message import InternalError
 from campaign.pipeline import Job, Recipient, Seen
 from campaign.recipients import Row
 from campaign.render import Letter, RenderError
-from campaign.safety import neutralise_cell, slug
+from campaign.safety import neutralise_cell, one_json_line, slug
 
 FORMATS = ("eml", "csv", "jsonl", "txt")
 # The file names --out may end in for the one-file formats.
@@ -644,7 +644,7 @@ def _json_record(recipient: Recipient, letter: Letter) -> str:
     }
     import json  # only jsonl needs it
 
-    return json.dumps(record, ensure_ascii=False)
+    return one_json_line(json.dumps(record, ensure_ascii=False))
 
 
 def _merge(

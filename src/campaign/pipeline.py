@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import unicodedata
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,19 +15,30 @@ from email_validator import EmailNotValidError, validate_email
 from jinja2.exceptions import TemplateError
 
 from campaign import addressing
-from campaign.addresses import check_address
+from campaign.addresses import check_address, duplicate_key
 from campaign.errors import CampaignError, Problems, did_you_mean
 from campaign.message import HEADER_LINE, Envelope, address, build, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
-from campaign.safety import body_problem, display_name_problem, header_problem, headers_safe
-from campaign.settings import Campaign, load_campaign
+from campaign.safety import (
+    body_problem,
+    display_name_problem,
+    header_problem,
+    headers_safe,
+    is_blank,
+)
+from campaign.settings import Campaign, Citation, Quote, load_campaign
 from campaign.sources import quote_problem
 from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
 
 # Columns whose text goes into the To header (display name) besides the email itself.
 NAME_COLUMNS = ("first_name", "last_name", "full_name")
+# Settings that go into a mail header, held to the header rules (which include the body's).
+HEADER_SETTINGS = ("sender_name", "sender_email", "reply_to", "name")
 FORMATS_WITHOUT_EMAIL = ("csv", "jsonl", "txt")
+_BLANK_NOTE = (
+    " (it holds only characters that show as nothing, such as fillers or zero-width spaces)"
+)
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,8 @@ class Job:
                 reason = quote_problem(quote.text, path)
                 if reason:
                     self.problems.error(c.quotes_display, quote.line, f"quote '{key}': {reason}")
-        for setting in ("sender_name", "sender_email", "reply_to", "name"):
+        self._check_campaign_text()
+        for setting in HEADER_SETTINGS:
             value = c.settings.get(setting)
             if isinstance(value, str) and (
                 (reason := header_problem(value))
@@ -161,6 +172,27 @@ class Job:
                         c.settings_file.key_line(setting, "campaign"),
                         f"{setting} {value!r} is not a valid address: {exc}",
                     )
+
+    def _check_campaign_text(self) -> None:
+        """The campaign's own text that reaches letters: held to the rules for row values."""
+        c = self.campaign
+        for setting, value in c.settings.items():
+            if (
+                setting not in HEADER_SETTINGS
+                and isinstance(value, str)
+                and (reason := body_problem(value))
+            ):
+                line = c.settings_file.key_line(setting, "campaign")
+                self.problems.error(c.settings_file.display, line, f"{setting} {reason}")
+        tables: list[tuple[str, str, dict[str, Citation] | dict[str, Quote]]] = [
+            (c.citations_display, "citation", c.citations),
+            (c.quotes_display, "quote", c.quotes),
+        ]
+        for display, kind, entries in tables:
+            for key, entry in entries.items():
+                for name, value in vars(entry).items():
+                    if isinstance(value, str) and (reason := body_problem(value)):
+                        self.problems.error(display, entry.line, f"{kind} '{key}': {name} {reason}")
 
     def _check_columns(self) -> None:
         f = self.file
@@ -224,8 +256,9 @@ class Job:
                 if reason:
                     errors.append(f"column '{column}' {reason}")
         for column in ("title", "last_name"):
-            if column in values and not values[column].strip():
-                errors.append(f"column '{column}' is empty")
+            if column in values and is_blank(values[column]):
+                seen = "" if not values[column].strip() else _BLANK_NOTE
+                errors.append(f"column '{column}' is empty{seen}")
         header_errors = False
         if not headers_safe([values[c] for c in header_columns if c in values]):
             for column in header_columns:
@@ -235,15 +268,15 @@ class Job:
                     header_errors = True
         self._check_email(values.get("email", ""), recipient)
         if audience not in self.campaign.audiences or any(
-            not values.get(c, "").strip() for c in ("title", "last_name")
+            is_blank(values.get(c, "")) for c in ("title", "last_name")
         ):
             return recipient
         errors.extend(addressing.member_problems(values, names_state, cached))
         computed = dict(values)
         computed["full_name"] = addressing.full_name(values)  # trimmed; blank: first and last
-        if not values.get("salutation", "").strip():
+        if is_blank(values.get("salutation", "")):
             computed["salutation"] = addressing.salutation(values, cached)
-        if not values.get("address_block", "").strip():
+        if is_blank(values.get("address_block", "")):
             if reason := addressing.address_problem(values):
                 errors.append(reason)
             computed["address_block"] = addressing.address_block(values, cached)
@@ -308,8 +341,7 @@ class Job:
             errors.append(f"column 'email' {raw!r} is not a valid address: {exc}")
             return
         recipient.email = checked.ascii_email
-        key = unicodedata.normalize("NFKC", checked.normalized).casefold()
-        recipient.dedupe_key = key
+        recipient.dedupe_key = duplicate_key(checked)
 
     def check_row(self, row: Row, seen: Seen) -> Recipient:
         """prepare(), and the address noted in ``seen`` for the duplicate check at the end."""
