@@ -35,9 +35,9 @@ class CampaignGroup(click.Group):
             sys.exit(3)
 
 
-def _print_problems(problems: Problems) -> None:
-    for problem in sorted(problems.items, key=lambda p: (p.path, p.line)):
-        click.echo(str(problem), err=True)
+def _print_problems(problems: Problems, rows_file: str | None = None) -> None:
+    for line in problems.report(rows_file):
+        click.echo(line, err=True)
 
 
 def _summary(problems: Problems, recipients: int | None) -> None:
@@ -164,7 +164,7 @@ def check(
         problems.extend(job.row_problems(job.check_row(row, seen)))
     for duplicate in job.duplicates(seen).values():
         problems.error(job.file.display, duplicate.row.line, duplicate.message)
-    _print_problems(problems)
+    _print_problems(problems, job.file.display)
     _summary(problems, count)
     if problems.errors:
         sys.exit(1)
@@ -306,7 +306,7 @@ def export_command(
     shown = Problems()
     shown.extend(job.problems)
     shown.extend(result.problems)
-    _print_problems(shown)
+    _print_problems(shown, job.file.display)
     where = out if fmt in ("eml", "txt") else (result.targets[0] if result.targets else out)
     message = f"Exported {result.written} letters ({fmt}) to {where}"
     if result.rejected:

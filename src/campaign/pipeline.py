@@ -29,7 +29,7 @@ from campaign.safety import (
 )
 from campaign.settings import Campaign, Citation, Quote, load_campaign
 from campaign.sources import quote_problem
-from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
+from campaign.templates import COMPUTED_FIELDS, COMPUTED_FROM, TemplateChecker, Uses
 
 # Columns whose text goes into the To header (display name) besides the email itself.
 NAME_COLUMNS = ("first_name", "last_name", "full_name")
@@ -98,6 +98,7 @@ class Job:
         self.problems.extend(self.file.problems)
         self.uses: dict[str, Uses] = {}
         self._facts: dict[str, tuple[tuple[str, ...], bool]] = {}
+        self._needs: dict[tuple[str, bool], frozenset[str]] = {}
         self._check_campaign()
         self._check_columns()
 
@@ -243,6 +244,13 @@ class Job:
                 + did_you_mean(audience, self.campaign.audiences)
             )
         header_columns, names_state = self._audience_facts(audience)
+        if row.missing and self._needed(audience, values.get("title", "")).intersection(
+            row.missing
+        ):
+            width = len(self.file.header)
+            errors.insert(
+                len(row.errors), f"has {width - len(row.missing)} fields but the header has {width}"
+            )
         # Each check runs once over the whole row first, in C; only a row that fails it is
         # looked at column by column, to say which column and why.
         whole = "".join(values.values())
@@ -307,6 +315,23 @@ class Job:
         if reason := header_problem(recipient.subject):
             errors.append(f"the rendered subject {reason}")
         return recipient
+
+    def _needed(self, audience: str, title: str) -> frozenset[str]:
+        """The columns a row of this audience and kind must have: the required ones, every
+        column its templates print, and those its computed fields are made from for this kind
+        of recipient (a member's address has no agency; an official's no ZIP). A computed field
+        itself is never needed: left out, it is computed."""
+        member = addressing.chamber(title.strip()) is not None
+        found = self._needs.get((audience, member))
+        if found is None:
+            required = {c for c in REQUIRED_COLUMNS if self.options.needs_email or c != "email"}
+            uses = self.uses.get(audience)
+            for name in {**uses.fields, **uses.subject_fields} if uses is not None else ():
+                required.update(COMPUTED_FROM.get(name, (name,)))
+            required.discard("zip" if not member else "agency")
+            required.difference_update(COMPUTED_FIELDS)
+            found = self._needs[audience, member] = frozenset(required)
+        return found
 
     def _audience_facts(self, audience: str) -> tuple[tuple[str, ...], bool]:
         """The columns that reach a header for this audience, and whether its letters name

@@ -26,6 +26,9 @@ class Row:
     line: int
     values: dict[str, str]
     errors: list[str] = field(default_factory=list)
+    # The columns a record ends before (fewer fields than the header): read as empty, and an
+    # error only for a row that needs one of them (see pipeline.Job.prepare).
+    missing: tuple[str, ...] = ()
 
 
 def _decode_error_line(path: Path, encoding: str) -> int:
@@ -249,12 +252,14 @@ class RecipientsFile:
                     )
                     yield row
                     continue
-                if len(fields) != width:
+                if len(fields) > width:
                     row.errors.append(
-                        f"has {len(fields)} fields but the header has {width}"
-                        + (" (an unquoted comma?)" if len(fields) > width else "")
+                        f"has {len(fields)} fields but the header has {width} (an unquoted comma?)"
                     )
                 row.values = dict(zip(self.header, fields, strict=False))
+                if len(fields) < width:
+                    row.missing = tuple(self.header[len(fields) :])
+                    row.values.update(dict.fromkeys(row.missing, ""))
                 yield row
         except UnicodeError as exc:
             raise self._decode_failure(exc) from None

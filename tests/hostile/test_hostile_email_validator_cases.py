@@ -6,6 +6,7 @@ The addresses and the verdicts its tests expect are copied in tests/data/email_v
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from email import message_from_bytes
@@ -54,11 +55,6 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     campaign.write_recipients(text)
     runner = CliRunner()
     checked = runner.invoke(main, ["check", "--campaign", str(root)], catch_exceptions=False)
-    errors: dict[int, list[str]] = {}
-    for out_line in checked.output.splitlines():
-        match = re.match(r"(?:.*recipients\.csv):(\d+): error: (.*)", out_line)
-        if match:
-            errors.setdefault(int(match.group(1)), []).append(match.group(2))
     out = root / "out"
     exported = runner.invoke(
         main,
@@ -66,6 +62,15 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
         catch_exceptions=False,
     )
     assert exported.exit_code == 0, exported.output
+    # Every refused row, with its reasons, is in the rejects file; check counts the same errors.
+    errors: dict[int, list[str]] = {}
+    with (out / "rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        for reject in csv.DictReader(handle):
+            errors[int(reject["line"])] = reject["reasons"].split("; ")
+    summary = checked.output.splitlines()[-1]
+    assert (
+        summary == f"{len(CASES)} recipients, {sum(map(len, errors.values()))} errors, 0 warnings"
+    )
     to: dict[str, str] = {}
     for path in out.glob("*.eml"):
         message = message_from_bytes(path.read_bytes(), policy=default)
