@@ -13,7 +13,8 @@ from email_validator import validate_email
 from hostile_kit import GOOD, HEADER, csv_text, mini
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-\nfrom campaign.safety import is_blank
+
+from campaign.safety import is_blank
 
 EXPECTED_HEADERS = [
     "From",
@@ -120,7 +121,9 @@ class TestArbitraryRows:
             name = values["full_name"].strip()
             if is_blank(name):
                 name = " ".join(
-                    v.strip() for v in (values["first_name"], values["last_name"]) if not is_blank(v)
+                    v.strip()
+                    for v in (values["first_name"], values["last_name"])
+                    if not is_blank(v)
                 )
             assert to.display_name == " ".join(name.split())
             subject = f"Letter for {values['title']} {values['last_name']}"
