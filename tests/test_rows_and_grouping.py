@@ -149,3 +149,48 @@ class TestShortRows:
         result = sample.run("check")
         assert result.exit_code == 1
         assert "recipients.csv:2: error: has 10 fields but the header has 11" in result.output
+
+
+class TestPathsAndSelectors:
+    """A relative --recipients is taken from the current directory; misses say where they looked."""
+
+    def test_relative_recipients_from_the_current_directory(
+        self, sample: Campaign, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(sample.root.parent)
+        name = sample.root.name
+        result = sample.run("check", "--campaign", name, "--recipients", f"{name}/recipients.csv")
+        assert result.exit_code == 0, result.output
+
+    def test_not_found_shows_the_path_tried_and_the_likely_one(
+        self, sample: Campaign, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(sample.root.parent)
+        name = sample.root.name
+        result = sample.run("check", "--campaign", name, "--recipients", "recipients.csv")
+        assert result.exit_code == 1
+        tried = sample.root.parent / "recipients.csv"
+        assert (
+            f"recipients.csv: error: recipients file not found (looked for {tried}; pass "
+            "--recipients FILE, a path from the current directory: did you mean --recipients "
+            f"{name}/recipients.csv?)" in result.output
+        )
+
+    def test_missing_settings_file_shows_the_path_tried(self, sample: Campaign) -> None:
+        (sample.letters / "citations.toml").unlink()
+        result = sample.run("check")
+        assert result.exit_code == 1
+        path = sample.letters / "citations.toml"
+        assert f"letters/citations.toml: error: file not found (looked for {path})" in result.output
+
+    def test_preview_past_the_last_row_says_how_many(self, sample: Campaign) -> None:
+        result = sample.run("preview", "99")
+        assert result.exit_code == 1
+        assert (
+            "Error: recipients.csv has no row 99: it has 12 data rows; give a data row number "
+            "(1 to 12) or a recipient's email address, e.g. campaign preview 1" in result.output
+        )
+
+    def test_preview_unknown_email(self, sample: Campaign) -> None:
+        result = sample.run("preview", "nobody@example.org")
+        assert "it has 12 data rows; give a data row number (1 to 12)" in result.output

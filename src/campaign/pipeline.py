@@ -94,7 +94,12 @@ class Job:
         self.problems = Problems()
         self.campaign: Campaign = load_campaign(options.campaign_dir, options.campaign_display)
         self.renderer = Renderer(self.campaign)
-        self.file = RecipientsFile(options.recipients, options.recipients_display, options.encoding)
+        self.file = RecipientsFile(
+            options.recipients,
+            options.recipients_display,
+            options.encoding,
+            campaign_dir=options.campaign_dir,
+        )
         self.problems.extend(self.file.problems)
         self.uses: dict[str, Uses] = {}
         self._facts: dict[str, tuple[tuple[str, ...], bool]] = {}
@@ -145,7 +150,8 @@ class Job:
                     self.problems.warning(
                         c.quotes_display,
                         quote.line,
-                        f"quote '{key}': source_file {quote.source_file} not found; "
+                        f"quote '{key}': source_file {quote.source_file} not found "
+                        f"(looked for {path.absolute()}); "
                         "the quote was not verified against its source",
                     )
                     continue
@@ -477,14 +483,19 @@ def selector_row(job: Job, selector: str | None) -> Row:
     wanted = (selector or "1").strip()
     by_number = wanted.isascii() and wanted.isdigit()  # not '²' or a 5,000-digit number
     number = int(wanted[-18:]) if by_number and len(wanted.lstrip("0")) <= 18 else -1
+    count = 0
     for row in job.rows():
+        count = row.number
         if by_number and row.number == number:
             return row
         if not by_number and row.values.get("email", "").strip().casefold() == wanted.casefold():
             return row
     what = f"row {wanted}" if by_number else f"recipient with email {wanted}"
+    rows = "no data rows" if not count else f"{count} data row{'s' * (count != 1)}"
+    numbers = "" if not count else f" (1 to {count})" if count > 1 else " (1)"
     raise CampaignError(
-        f"{job.file.display} has no {what}: give a data row number (1 is the first) or an email"
+        f"{job.file.display} has no {what}: it has {rows}; give a data row number{numbers} "
+        "or a recipient's email address, e.g. campaign preview 1"
     )
 
 

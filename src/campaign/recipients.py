@@ -44,6 +44,17 @@ def _decode_error_line(path: Path, encoding: str) -> int:
     return number  # the file ends inside a character
 
 
+def _not_found(path: Path, campaign_dir: Path | None) -> str:
+    """Where the file was looked for, and the likely fix when a relative path missed."""
+    message = f"recipients file not found (looked for {path.absolute()}; pass --recipients FILE"
+    if not path.is_absolute():
+        message += ", a path from the current directory"
+        beside = campaign_dir / path if campaign_dir is not None else None
+        if beside is not None and beside.is_file() and beside.absolute() != path.absolute():
+            message += f": did you mean --recipients {beside}?"
+    return message + ")"
+
+
 def _is_utf8(encoding: str) -> bool:
     return encoding.lower().replace("_", "-") in ("utf-8", "utf8")
 
@@ -51,7 +62,9 @@ def _is_utf8(encoding: str) -> bool:
 class RecipientsFile:
     """A recipients CSV: its header, read at once, and its rows, streamed."""
 
-    def __init__(self, path: Path, display: str, encoding: str = "utf-8") -> None:
+    def __init__(
+        self, path: Path, display: str, encoding: str = "utf-8", campaign_dir: Path | None = None
+    ) -> None:
         self.path = path
         self.display = display
         self.encoding = encoding
@@ -73,7 +86,7 @@ class RecipientsFile:
                     0,
                     "not a file: pass the recipients CSV as --recipients FILE",
                 )
-            raise LocatedError(display, 0, "recipients file not found (pass --recipients FILE)")
+            raise LocatedError(display, 0, _not_found(path, campaign_dir))
         try:
             with path.open("rb") as handle:
                 head = handle.read(4)
