@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Characters that end a line for some reader: CR, LF, VT, FF, the C1 NEL, the file/group/record
 # separators str.splitlines() honours, and the Unicode line and paragraph separators.
@@ -120,13 +121,66 @@ def display_name_problem(name: str) -> str | None:
     if name.isascii():
         return None
     special = _ADDRESS_SPECIALS.search(name)
-    if special is None:
-        return None
-    return (
-        f"mixes non-ASCII letters with {special.group()!r} in the name shown in the To or From "
-        "header: when the message is re-sent, Python's email package can turn that into a "
-        f"second address; remove the {special.group()!r} from the name"
+    if special is not None:
+        return (
+            f"mixes non-ASCII letters with {special.group()!r} in the name shown in the To or "
+            "From header: when the message is re-sent, Python's email package can turn that "
+            f"into a second address; remove the {special.group()!r} from the name"
+        )
+    if _REFOLD_SPECIALS.search(name) and not _survives_refold(name):
+        found = "".join(dict.fromkeys(_REFOLD_SPECIALS.findall(name)))
+        return (
+            f"mixes non-ASCII letters with {' '.join(found)} in the name shown in the To or From "
+            "header in a way that does not survive re-sending: Python's email package (as "
+            "smtplib.send_message does) re-folds the header and reads back a different name or "
+            f"address (a comment, or a quote swallowing the address); remove the {found[0]!r}"
+        )
+    return None
+
+
+# ASCII specials other than the address delimiters: harmless inside the one encoded-word we
+# write, but a re-fold decodes the name and writes its ASCII words bare, where these are syntax.
+_REFOLD_SPECIALS = re.compile(r'[()\[\]"\\.]')
+
+
+@lru_cache(maxsize=1024)
+def _survives_refold(name: str) -> bool:
+    """Whether the To and From headers with ``name`` read back the same after any re-fold.
+
+    The header is written as message.address() writes it (one RFC 2047 encoded-word), parsed
+    and re-serialised with every header re-folded under the SMTP and default policies (78
+    columns, 998 and unlimited), then parsed again: the one address and the name must come back
+    exactly. Decided by Python's own email package, the one a re-sender uses.
+    """
+    from email import message_from_bytes, policy
+    from email.charset import Charset
+    from email.utils import formataddr
+
+    mailbox = formataddr((name, _PROBE_ADDRESS), charset=Charset("utf-8"))
+    policies = (
+        policy.SMTP,
+        policy.default,
+        policy.SMTP.clone(max_line_length=998),
+        policy.default.clone(max_line_length=None),
     )
+    for field in ("To", "From"):
+        raw = f"{field}: {mailbox}\n\n".encode("ascii")
+        for chosen in policies:
+            refold = chosen.clone(refold_source="all")
+            again = message_from_bytes(
+                message_from_bytes(raw, policy=refold).as_bytes(policy=refold),
+                policy=policy.default,
+            )
+            try:
+                addresses = again[field].addresses
+            except (IndexError, ValueError, AttributeError, TypeError):
+                return False
+            if [(a.display_name, a.addr_spec) for a in addresses] != [(name, _PROBE_ADDRESS)]:
+                return False
+    return True
+
+
+_PROBE_ADDRESS = "recipient.name@example.org"
 
 
 # Letters that show as nothing: Hangul fillers, the Braille blank, and similar.
