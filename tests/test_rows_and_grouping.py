@@ -186,11 +186,11 @@ class TestPathsAndSelectors:
     def test_preview_past_the_last_row_says_how_many(self, sample: Campaign) -> None:
         result = sample.run("preview", "99")
         assert result.exit_code == 1
-        assert (
-            "Error: recipients.csv has no row 99: it has 12 data rows; give a data row number "
-            "(1 to 12) or a recipient's email address, e.g. campaign preview 1" in result.output
+        assert result.output == (
+            "Error: recipients.csv has no row 99: give a data row number (1 is the first) or an "
+            "email; it has 12 data rows, numbered 1 to 12\n"
         )
 
     def test_preview_unknown_email(self, sample: Campaign) -> None:
         result = sample.run("preview", "nobody@example.org")
-        assert "it has 12 data rows; give a data row number (1 to 12)" in result.output
+        assert "; it has 12 data rows, numbered 1 to 12" in result.output

@@ -492,10 +492,10 @@ def selector_row(job: Job, selector: str | None) -> Row:
             return row
     what = f"row {wanted}" if by_number else f"recipient with email {wanted}"
     rows = "no data rows" if not count else f"{count} data row{'s' * (count != 1)}"
-    numbers = "" if not count else f" (1 to {count})" if count > 1 else " (1)"
+    numbers = "" if count < 2 else f", numbered 1 to {count}"
     raise CampaignError(
-        f"{job.file.display} has no {what}: it has {rows}; give a data row number{numbers} "
-        "or a recipient's email address, e.g. campaign preview 1"
+        f"{job.file.display} has no {what}: give a data row number (1 is the first) or an "
+        f"email; it has {rows}{numbers}"
     )
 
 
