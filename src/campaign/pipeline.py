@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +14,7 @@ from jinja2.exceptions import TemplateError
 
 from campaign import addressing
 from campaign.addresses import check_address, duplicate_key
+from campaign.duplicates import Duplicate, Seen
 from campaign.errors import CampaignError, Problems, did_you_mean
 from campaign.message import HEADER_LINE, Envelope, address, build, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
@@ -377,7 +376,7 @@ class Job:
     def check_row(self, row: Row, seen: Seen) -> Recipient:
         """prepare(), and the address noted in ``seen`` for the duplicate check at the end."""
         recipient = self.prepare(row)
-        seen.add(recipient)
+        seen.add(recipient.dedupe_key, recipient.row.line)
         return recipient
 
     def duplicates(self, seen: Seen) -> dict[int, Duplicate]:
@@ -425,57 +424,6 @@ class Job:
         for message in recipient.problems:
             found.error(self.file.display, recipient.row.line, message)
         return found
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """A row whose address an earlier row (on line ``first``) already has."""
-
-    row: Row
-    first: int
-
-    @property
-    def message(self) -> str:
-        raw = self.row.values.get("email", "")
-        return f"column 'email' {raw!r} duplicates the address on line {self.first}"
-
-
-_HASH_MASK = (1 << 64) - 1
-
-
-class Seen:
-    """Each row's normalized address as a 64-bit hash with its line: 16 bytes a row.
-
-    Memory stays flat however long the list: no address strings are kept.
-    """
-
-    def __init__(self) -> None:
-        self.hashes: array[int] = array("Q")
-        self.lines: array[int] = array("q")
-
-    def add(self, recipient: Recipient) -> None:
-        if recipient.dedupe_key:
-            # Python's own 64-bit string hash: the same in every process of a run (--jobs
-            # forks), and a collision only costs a second look at the rows concerned.
-            self.hashes.append(hash(recipient.dedupe_key) & _HASH_MASK)
-            self.lines.append(recipient.row.line)
-
-    def extend(self, other: Seen) -> None:
-        self.hashes.extend(other.hashes)
-        self.lines.extend(other.lines)
-
-    def collisions(self) -> set[int]:
-        """Lines whose hash another row shares: the only rows that may be duplicates."""
-        buckets = [array("Q") for _ in range(16)]
-        for h in self.hashes:  # sixteen small sorts instead of one large list: flat memory
-            buckets[h >> 60].append(h)
-        repeated: set[int] = set()
-        for bucket in buckets:
-            ordered = sorted(bucket)
-            repeated.update(a for a, b in itertools.pairwise(ordered) if a == b)
-        if not repeated:
-            return set()
-        return {line for h, line in zip(self.hashes, self.lines, strict=True) if h in repeated}
 
 
 def selector_row(job: Job, selector: str | None) -> Row:
