@@ -57,12 +57,17 @@ def check_address(address: str, dns: bool = False) -> Checked:
             if local.lower() in _MAILBOX_NAMES:
                 local = local.lower()  # RFC 2142 names are case-insensitive: the library's form
             ascii_email = f"{local}@{domain[0]}"
-            normalized = f"{local}@{domain[1]}"
-            # The library's length rule: the address as given, as normalized (an IDN domain in
-            # Unicode, counted in UTF-8 bytes) and in ASCII, each at most 254 octets. Anything
-            # longer is left to the library, for its verdict and its words.
-            if max(len(address), len(ascii_email), len(normalized.encode())) <= EMAIL_MAX_LENGTH:
-                return Checked(ascii_email, normalized)
+            if domain[0] == domain[1]:  # an ASCII domain: one form, as long as the address
+                if len(address) <= EMAIL_MAX_LENGTH:
+                    return Checked(ascii_email, ascii_email)
+            else:
+                # The library's length rule: the address as given, as normalized (an IDN
+                # domain in Unicode, counted in UTF-8 bytes) and in ASCII, each at most 254
+                # octets. Anything longer is left to the library, for its verdict and words.
+                normalized = f"{local}@{domain[1]}"
+                longest = max(len(address), len(ascii_email), len(normalized.encode()))
+                if longest <= EMAIL_MAX_LENGTH:
+                    return Checked(ascii_email, normalized)
     return _full(address, dns)
 
 

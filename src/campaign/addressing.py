@@ -41,10 +41,12 @@ def chamber(title: str) -> str | None:
 
 def full_name(values: dict[str, str]) -> str:
     given = values.get("full_name", "").strip()
-    if not is_blank(given):
+    if given and (given.isascii() or not is_blank(given)):
         return given
     parts = (values.get("first_name", ""), values.get("last_name", ""))
-    return " ".join(part.strip() for part in parts if not is_blank(part))
+    return " ".join(
+        part.strip() for part in parts if part.strip() and (part.isascii() or not is_blank(part))
+    )
 
 
 # Titles, states, districts and offices repeat from one recipient to the next, so what is made
@@ -66,7 +68,7 @@ def _salutation_title(title: str) -> str:
 def salutation(values: dict[str, str], cached: bool = True) -> str:
     """'Dear Senator Padilla:'; a ``salutation_title`` column (e.g. Chairman) takes precedence."""
     title = values.get("salutation_title", "").strip()
-    if is_blank(title):
+    if not title or (not title.isascii() and is_blank(title)):
         title = salutation_title(values["title"], cached)
     return f"Dear {title} {values['last_name'].strip()}:"
 

@@ -268,10 +268,16 @@ class Job:
                 reason = body_problem(value)
                 if reason:
                     errors.append(f"column '{column}' {reason}")
-        for column in ("title", "last_name"):
-            if column in values and is_blank(values[column]):
-                seen = "" if not values[column].strip() else _BLANK_NOTE
-                errors.append(f"column '{column}' is empty{seen}")
+        # A plain ASCII value with a letter in it is not blank: decided in C, the common case.
+        title, last = values.get("title"), values.get("last_name")
+        named = (title is None or (title.isascii() and title.strip()) or not is_blank(title)) and (
+            last is None or (last.isascii() and last.strip()) or not is_blank(last)
+        )
+        if not named:
+            for column in ("title", "last_name"):
+                if column in values and is_blank(values[column]):
+                    seen = "" if not values[column].strip() else _BLANK_NOTE
+                    errors.append(f"column '{column}' is empty{seen}")
         header_errors = False
         if not headers_safe([values[c] for c in header_columns if c in values]):
             for column in header_columns:
@@ -280,16 +286,16 @@ class Job:
                     errors.append(f"column '{column}' {reason}; it would go into a mail header")
                     header_errors = True
         self._check_email(values.get("email", ""), recipient)
-        if audience not in self.campaign.audiences or any(
-            is_blank(values.get(c, "")) for c in ("title", "last_name")
-        ):
+        if audience not in self.campaign.audiences or not named or title is None or last is None:
             return recipient
         errors.extend(addressing.member_problems(values, names_state, cached))
         computed = dict(values)
         computed["full_name"] = addressing.full_name(values)  # trimmed; blank: first and last
-        if is_blank(values.get("salutation", "")):
+        given = values.get("salutation", "")
+        if not given.strip() or (not given.isascii() and is_blank(given)):
             computed["salutation"] = addressing.salutation(values, cached)
-        if is_blank(values.get("address_block", "")):
+        given = values.get("address_block", "")
+        if not given.strip() or (not given.isascii() and is_blank(given)):
             if reason := addressing.address_problem(values):
                 errors.append(reason)
             computed["address_block"] = addressing.address_block(values, cached)
