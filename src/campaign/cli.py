@@ -306,7 +306,9 @@ def export_command(
     shown = Problems()
     shown.extend(job.problems)
     shown.extend(result.problems)
-    _print_problems(shown, job.file.display)
+    # Each rejected row on its own line, as in the rejects file: --skip-invalid's log.
+    for problem in sorted(shown.items, key=lambda p: (p.path, p.line)):
+        click.echo(str(problem), err=True)
     where = out if fmt in ("eml", "txt") else (result.targets[0] if result.targets else out)
     message = f"Exported {result.written} letters ({fmt}) to {where}"
     if result.rejected:
