@@ -662,3 +662,48 @@ def test_caches_keep_only_what_is_small(sample: Campaign) -> None:
     assert message._qp(huge) == message._qp(huge)
     assert huge not in message._QP_LINES
     assert message._QP_LINES.room == room
+
+
+# -- The row's address check against email-validator -----------------------------------------
+
+_IDN_LABELS = [
+    "xn--bcher-kva",
+    "bücher",
+    "ß",
+    "xn--zca",
+    "一二三四五六七八九十" * 2,
+    "ελληνικά",
+    "café",
+]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    local=st.one_of(
+        st.sampled_from(["POSTMASTER", "Abuse", "WebMaster", "info", "Alex.Rivera"]),
+        st.text("abcXYZ019.+-_", min_size=1, max_size=70),
+    ),
+    labels=st.lists(st.sampled_from(_IDN_LABELS), min_size=1, max_size=5),
+)
+def test_row_address_is_email_validators(sample: Campaign, local: str, labels: list[str]) -> None:
+    """A row's To address is email-validator's ASCII form, or the row has its refusal: IDN
+    domains, RFC 2142 names, local parts past 64 octets and addresses past 254."""
+    from email_validator import EmailNotValidError, validate_email
+
+    address = f"{local}@{'.'.join(labels)}.org"
+    header = "email,audience,title,first_name,last_name,office,agency,city_line\n"
+    sample.write_recipients(
+        header + f'{address},dhs,Director,Ana,Ruiz,1 Main St,DHS,"Washington, DC"\n'
+    )
+    job = Job(Options(sample.root, ".", sample.recipients, "recipients.csv"), NOW)
+    [recipient] = (job.prepare(row) for row in job.rows())
+    try:
+        expected = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        assert recipient.email == ""
+        assert f"is not a valid address: {exc}" in " ".join(recipient.problems)
+    else:
+        assert recipient.email == expected.ascii_email
+        assert not recipient.problems

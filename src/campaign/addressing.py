@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from campaign.safety import is_blank
+
 SENATE = ("United States Senate", "Washington, DC 20510")
 HOUSE = ("United States House of Representatives", "Washington, DC 20515")
 HOUSE_TITLES = ("Representative", "Delegate", "Resident Commissioner")
@@ -39,10 +41,12 @@ def chamber(title: str) -> str | None:
 
 def full_name(values: dict[str, str]) -> str:
     given = values.get("full_name", "").strip()
-    if given:
+    if given and (given.isascii() or not is_blank(given)):
         return given
     parts = (values.get("first_name", ""), values.get("last_name", ""))
-    return " ".join(part.strip() for part in parts if part.strip())
+    return " ".join(
+        part.strip() for part in parts if part.strip() and (part.isascii() or not is_blank(part))
+    )
 
 
 # Titles, states, districts and offices repeat from one recipient to the next, so what is made
@@ -63,7 +67,9 @@ def _salutation_title(title: str) -> str:
 
 def salutation(values: dict[str, str], cached: bool = True) -> str:
     """'Dear Senator Padilla:'; a ``salutation_title`` column (e.g. Chairman) takes precedence."""
-    title = values.get("salutation_title", "").strip() or salutation_title(values["title"], cached)
+    title = values.get("salutation_title", "").strip()
+    if not title or (not title.isascii() and is_blank(title)):
+        title = salutation_title(values["title"], cached)
     return f"Dear {title} {values['last_name'].strip()}:"
 
 

@@ -35,9 +35,9 @@ class CampaignGroup(click.Group):
             sys.exit(3)
 
 
-def _print_problems(problems: Problems) -> None:
-    for problem in sorted(problems.items, key=lambda p: (p.path, p.line)):
-        click.echo(str(problem), err=True)
+def _print_problems(problems: Problems, rows_file: str | None = None) -> None:
+    for line in problems.report(rows_file):
+        click.echo(line, err=True)
 
 
 def _count(count: int, noun: str) -> str:
@@ -177,7 +177,7 @@ def check(
         problems.extend(job.row_problems(recipient))
     for duplicate in job.duplicates(seen).values():
         problems.error(job.file.display, duplicate.row.line, duplicate.message)
-    _print_problems(problems)
+    _print_problems(problems, job.file.display)
     _summary(problems, count)
     if problems.errors:
         sys.exit(1)
@@ -367,7 +367,9 @@ def export_command(
     shown = Problems()
     shown.extend(job.problems)
     shown.extend(result.problems)
-    _print_problems(shown)
+    # Each rejected row on its own line, as in the rejects file: --skip-invalid's log.
+    for problem in sorted(shown.items, key=lambda p: (p.path, p.line)):
+        click.echo(str(problem), err=True)
     where = result.targets[0] if result.targets else out
     message = f"Exported {_count(result.written, 'letter')} ({fmt}) to {where}"
     if result.rejected:

@@ -362,7 +362,9 @@ def _check_encoded_words(lines: list[bytes]) -> None:
             raise InternalError(f"message header has an unreadable encoded-word: {exc}") from None
         if reason := invisible_problem(text):
             raise InternalError(f"message header decodes to text that {reason}: {text[:60]!r}")
-        if name in (b"From", b"To") and (reason := display_name_problem(text.rpartition("<")[0])):
+        if name in (b"From", b"To") and (
+            reason := display_name_problem(text.rpartition("<")[0].strip())
+        ):
             raise InternalError(f"message {name.decode()} header's encoded name {reason}")
 
 

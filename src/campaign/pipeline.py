@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import unicodedata
-from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,21 +13,33 @@ from email_validator import EmailNotValidError, validate_email
 from jinja2.exceptions import TemplateError
 
 from campaign import addressing
-from campaign.addresses import check_address
+from campaign.addresses import check_address, duplicate_key
+from campaign.duplicates import Duplicate, Seen
 from campaign.errors import CampaignError, Problems, did_you_mean
 from campaign.fields import Record
 from campaign.letterhead import print_problems
 from campaign.message import HEADER_LINE, Envelope, address, build, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
-from campaign.safety import body_problem, display_name_problem, header_problem, headers_safe
-from campaign.settings import Campaign, load_campaign
+from campaign.safety import (
+    body_problem,
+    display_name_problem,
+    header_problem,
+    headers_safe,
+    is_blank,
+)
+from campaign.settings import Campaign, Citation, Quote, load_campaign
 from campaign.signatories import load_signatories, unlisted_uses
 from campaign.sources import quote_problem
-from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
+from campaign.templates import COMPUTED_FIELDS, COMPUTED_FROM, TemplateChecker, Uses
 
 # Columns whose text goes into the To header (display name) besides the email itself.
 NAME_COLUMNS = ("first_name", "last_name", "full_name")
+# Settings that go into a mail header, held to the header rules (which include the body's).
+HEADER_SETTINGS = ("sender_name", "sender_email", "reply_to", "name")
+_BLANK_NOTE = (
+    " (it holds only characters that show as nothing, such as fillers or zero-width spaces)"
+)
 
 
 @dataclass(frozen=True)
@@ -88,10 +97,16 @@ class Job:
         self.signatories, found = load_signatories(self.campaign.letters, self.campaign.display)
         self.problems.extend(found)
         self.renderer = Renderer(self.campaign, self.signatories)
-        self.file = RecipientsFile(options.recipients, options.recipients_display, options.encoding)
+        self.file = RecipientsFile(
+            options.recipients,
+            options.recipients_display,
+            options.encoding,
+            campaign_dir=options.campaign_dir,
+        )
         self.problems.extend(self.file.problems)
         self.uses: dict[str, Uses] = {}
         self._facts: dict[str, tuple[tuple[str, ...], bool]] = {}
+        self._needs: dict[tuple[str, bool], frozenset[str]] = {}
         self._check_campaign()
         self._check_columns()
 
@@ -141,7 +156,8 @@ class Job:
                     self.problems.warning(
                         c.quotes_display,
                         quote.line,
-                        f"quote '{key}': source_file {quote.source_file} not found; "
+                        f"quote '{key}': source_file {quote.source_file} not found "
+                        f"(looked for {path.absolute()}); "
                         "the quote was not verified against its source",
                     )
                     continue
@@ -149,7 +165,8 @@ class Job:
                 if reason:
                     line = quote.text_line or quote.line
                     self.problems.error(c.quotes_display, line, f"quote '{key}': {reason}")
-        for setting in ("sender_name", "sender_email", "reply_to", "name"):
+        self._check_campaign_text()
+        for setting in HEADER_SETTINGS:
             value = c.settings.get(setting)
             if isinstance(value, str) and (
                 (reason := header_problem(value))
@@ -169,6 +186,27 @@ class Job:
                         c.settings_file.key_line(setting, "campaign"),
                         f"{setting} {value!r} is not a valid address: {exc}",
                     )
+
+    def _check_campaign_text(self) -> None:
+        """The campaign's own text that reaches letters: held to the rules for row values."""
+        c = self.campaign
+        for setting, value in c.settings.items():
+            if (
+                setting not in HEADER_SETTINGS
+                and isinstance(value, str)
+                and (reason := body_problem(value))
+            ):
+                line = c.settings_file.key_line(setting, "campaign")
+                self.problems.error(c.settings_file.display, line, f"{setting} {reason}")
+        tables: list[tuple[str, str, dict[str, Citation] | dict[str, Quote]]] = [
+            (c.citations_display, "citation", c.citations),
+            (c.quotes_display, "quote", c.quotes),
+        ]
+        for display, kind, entries in tables:
+            for key, entry in entries.items():
+                for name, value in vars(entry).items():
+                    if isinstance(value, str) and (reason := body_problem(value)):
+                        self.problems.error(display, entry.line, f"{kind} '{key}': {name} {reason}")
 
     def _check_columns(self) -> None:
         f = self.file
@@ -219,6 +257,13 @@ class Job:
                 + did_you_mean(audience, self.campaign.audiences)
             )
         header_columns, names_state = self._audience_facts(audience)
+        if row.missing and self._needed(audience, values.get("title", "")).intersection(
+            row.missing
+        ):
+            width = len(self.file.header)
+            errors.insert(
+                len(row.errors), f"has {width - len(row.missing)} fields but the header has {width}"
+            )
         # Each check runs once over the whole row first, in C; only a row that fails it is
         # looked at column by column, to say which column and why.
         whole = "".join(values.values())
@@ -231,9 +276,16 @@ class Job:
                 reason = body_problem(value)
                 if reason:
                     errors.append(f"column '{column}' {reason}")
-        for column in ("title", "last_name"):
-            if column in values and not values[column].strip():
-                errors.append(f"column '{column}' is empty")
+        # A plain ASCII value with a letter in it is not blank: decided in C, the common case.
+        title, last = values.get("title"), values.get("last_name")
+        named = (title is None or (title.isascii() and title.strip()) or not is_blank(title)) and (
+            last is None or (last.isascii() and last.strip()) or not is_blank(last)
+        )
+        if not named:
+            for column in ("title", "last_name"):
+                if column in values and is_blank(values[column]):
+                    seen = "" if not values[column].strip() else _BLANK_NOTE
+                    errors.append(f"column '{column}' is empty{seen}")
         header_errors = False
         if not headers_safe([values[c] for c in header_columns if c in values]):
             for column in header_columns:
@@ -242,17 +294,17 @@ class Job:
                     errors.append(f"column '{column}' {reason}; it would go into a mail header")
                     header_errors = True
         self._check_email(values.get("email", ""), recipient)
-        if audience not in self.campaign.audiences or any(
-            not values.get(c, "").strip() for c in ("title", "last_name")
-        ):
+        if audience not in self.campaign.audiences or not named or title is None or last is None:
             return recipient
         errors.extend(addressing.member_problems(values, names_state, cached))
         # Read by name only, blanks marked: printing a blank column is an error (render.py).
         computed = Record(values, blanks=True)
         computed["full_name"] = addressing.full_name(values)  # trimmed; blank: first and last
-        if not values.get("salutation", "").strip():
+        given = values.get("salutation", "")
+        if not given.strip() or (not given.isascii() and is_blank(given)):
             computed["salutation"] = addressing.salutation(values, cached)
-        if not values.get("address_block", "").strip():
+        given = values.get("address_block", "")
+        if not given.strip() or (not given.isascii() and is_blank(given)):
             if reason := addressing.address_problem(values):
                 errors.append(reason)
             computed["address_block"] = addressing.address_block(values, cached)
@@ -294,6 +346,23 @@ class Job:
             errors.append(f"the rendered subject {reason}")
         return recipient
 
+    def _needed(self, audience: str, title: str) -> frozenset[str]:
+        """The columns a row of this audience and kind must have: the required ones, every
+        column its templates print, and those its computed fields are made from for this kind
+        of recipient (a member's address has no agency; an official's no ZIP). A computed field
+        itself is never needed: left out, it is computed."""
+        member = addressing.chamber(title.strip()) is not None
+        found = self._needs.get((audience, member))
+        if found is None:
+            required = {c for c in REQUIRED_COLUMNS if self.options.needs_email or c != "email"}
+            uses = self.uses.get(audience)
+            for name in {**uses.fields, **uses.subject_fields} if uses is not None else ():
+                required.update(COMPUTED_FROM.get(name, (name,)))
+            required.discard("zip" if not member else "agency")
+            required.difference_update(COMPUTED_FIELDS)
+            found = self._needs[audience, member] = frozenset(required)
+        return found
+
     def _audience_facts(self, audience: str) -> tuple[tuple[str, ...], bool]:
         """The columns that reach a header for this audience, and whether its letters name
         the member's state: worked out once per audience."""
@@ -327,13 +396,12 @@ class Job:
             errors.append(f"column 'email' {raw!r} is not a valid address: {exc}")
             return
         recipient.email = checked.ascii_email
-        key = unicodedata.normalize("NFKC", checked.normalized).casefold()
-        recipient.dedupe_key = key
+        recipient.dedupe_key = duplicate_key(checked)
 
     def check_row(self, row: Row, seen: Seen) -> Recipient:
         """prepare(), and the address noted in ``seen`` for the duplicate check at the end."""
         recipient = self.prepare(row)
-        seen.add(recipient)
+        seen.add(recipient.dedupe_key, recipient.row.line)
         return recipient
 
     def check_letter(self, row: Row, seen: Seen, html: bool = True) -> Recipient:
@@ -395,70 +463,24 @@ class Job:
         return found
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    """A row whose address an earlier row (on line ``first``) already has."""
-
-    row: Row
-    first: int
-
-    @property
-    def message(self) -> str:
-        raw = self.row.values.get("email", "")
-        return f"column 'email' {raw!r} duplicates the address on line {self.first}"
-
-
-_HASH_MASK = (1 << 64) - 1
-
-
-class Seen:
-    """Each row's normalized address as a 64-bit hash with its line: 16 bytes a row.
-
-    Memory stays flat however long the list: no address strings are kept.
-    """
-
-    def __init__(self) -> None:
-        self.hashes: array[int] = array("Q")
-        self.lines: array[int] = array("q")
-
-    def add(self, recipient: Recipient) -> None:
-        if recipient.dedupe_key:
-            # Python's own 64-bit string hash: the same in every process of a run (--jobs
-            # forks), and a collision only costs a second look at the rows concerned.
-            self.hashes.append(hash(recipient.dedupe_key) & _HASH_MASK)
-            self.lines.append(recipient.row.line)
-
-    def extend(self, other: Seen) -> None:
-        self.hashes.extend(other.hashes)
-        self.lines.extend(other.lines)
-
-    def collisions(self) -> set[int]:
-        """Lines whose hash another row shares: the only rows that may be duplicates."""
-        buckets = [array("Q") for _ in range(16)]
-        for h in self.hashes:  # sixteen small sorts instead of one large list: flat memory
-            buckets[h >> 60].append(h)
-        repeated: set[int] = set()
-        for bucket in buckets:
-            ordered = sorted(bucket)
-            repeated.update(a for a, b in itertools.pairwise(ordered) if a == b)
-        if not repeated:
-            return set()
-        return {line for h, line in zip(self.hashes, self.lines, strict=True) if h in repeated}
-
-
 def selector_row(job: Job, selector: str | None) -> Row:
     """The row a preview asks for: a 1-based data row number or an email address."""
     wanted = (selector or "1").strip()
     by_number = wanted.isascii() and wanted.isdigit()  # not '²' or a 5,000-digit number
     number = int(wanted[-18:]) if by_number and len(wanted.lstrip("0")) <= 18 else -1
+    count = 0
     for row in job.rows():
+        count = row.number
         if by_number and row.number == number:
             return row
         if not by_number and row.values.get("email", "").strip().casefold() == wanted.casefold():
             return row
     what = f"row {wanted}" if by_number else f"recipient with email {wanted}"
+    rows = "no data rows" if not count else f"{count} data row{'s' * (count != 1)}"
+    numbers = "" if count < 2 else f", numbered 1 to {count}"
     raise CampaignError(
-        f"{job.file.display} has no {what}: give a data row number (1 is the first) or an email"
+        f"{job.file.display} has no {what}: give a data row number (1 is the first) or an "
+        f"email; it has {rows}{numbers}"
     )
 
 

@@ -26,6 +26,9 @@ class Row:
     line: int
     values: dict[str, str]
     errors: list[str] = field(default_factory=list)
+    # The columns a record ends before (fewer fields than the header): read as empty, and an
+    # error only for a row that needs one of them (see pipeline.Job.prepare).
+    missing: tuple[str, ...] = ()
 
 
 def _decode_error_line(path: Path, encoding: str) -> int:
@@ -41,6 +44,17 @@ def _decode_error_line(path: Path, encoding: str) -> int:
     return number  # the file ends inside a character
 
 
+def _not_found(path: Path, campaign_dir: Path | None) -> str:
+    """Where the file was looked for, and the likely fix when a relative path missed."""
+    message = f"recipients file not found (looked for {path.absolute()}; pass --recipients FILE"
+    if not path.is_absolute():
+        message += ", a path from the current directory"
+        beside = campaign_dir / path if campaign_dir is not None else None
+        if beside is not None and beside.is_file() and beside.absolute() != path.absolute():
+            message += f": did you mean --recipients {beside}?"
+    return message + ")"
+
+
 def _is_utf8(encoding: str) -> bool:
     return encoding.lower().replace("_", "-") in ("utf-8", "utf8")
 
@@ -48,7 +62,9 @@ def _is_utf8(encoding: str) -> bool:
 class RecipientsFile:
     """A recipients CSV: its header, read at once, and its rows, streamed."""
 
-    def __init__(self, path: Path, display: str, encoding: str = "utf-8") -> None:
+    def __init__(
+        self, path: Path, display: str, encoding: str = "utf-8", campaign_dir: Path | None = None
+    ) -> None:
         self.path = path
         self.display = display
         self.encoding = encoding
@@ -70,7 +86,7 @@ class RecipientsFile:
                     0,
                     "not a file: pass the recipients CSV as --recipients FILE",
                 )
-            raise LocatedError(display, 0, "recipients file not found (pass --recipients FILE)")
+            raise LocatedError(display, 0, _not_found(path, campaign_dir))
         try:
             with path.open("rb") as handle:
                 head = handle.read(4)
@@ -249,12 +265,14 @@ class RecipientsFile:
                     )
                     yield row
                     continue
-                if len(fields) != width:
+                if len(fields) > width:
                     row.errors.append(
-                        f"has {len(fields)} fields but the header has {width}"
-                        + (" (an unquoted comma?)" if len(fields) > width else "")
+                        f"has {len(fields)} fields but the header has {width} (an unquoted comma?)"
                     )
                 row.values = dict(zip(self.header, fields, strict=False))
+                if len(fields) < width:
+                    row.missing = tuple(self.header[len(fields) :])
+                    row.values.update(dict.fromkeys(row.missing, ""))
                 yield row
         except UnicodeError as exc:
             raise self._decode_failure(exc) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Characters that end a line for some reader: CR, LF, VT, FF, the C1 NEL, the file/group/record
 # separators str.splitlines() honours, and the Unicode line and paragraph separators.
@@ -19,9 +20,17 @@ _LINE_BREAKS = {
     "\u2028": "a line separator (U+2028)",
     "\u2029": "a paragraph separator (U+2029)",
 }
-# C0 controls other than tab and line ends, DEL, and unpaired surrogates (which only a lax
+# What may not reach a letter's body: C0 controls other than tab and line ends, DEL, the C1
+# controls (U+0080-U+009F, NEL included), the Unicode line and paragraph separators (a line
+# break for some readers and not others), the bidirectional embeddings, overrides and isolates
+# that reorder what a reader sees (Trojan Source), the interlinear annotation controls and the
+# invisible tag characters (which carry hidden ASCII), and unpaired surrogates (which only a lax
 # codec such as unicode_escape can produce, and which no file can be written with).
-_BODY_SUSPECT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_BODY_SUSPECT = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ufff9-\ufffb\U000e0000-\U000e007f\ud800-\udfff]"
+)
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def describe(char: str) -> str:
@@ -32,6 +41,10 @@ def describe(char: str) -> str:
     label = f"U+{ord(char):04X}"
     if unicodedata.category(char) == "Cs":
         return f"an unpaired surrogate ({label}), which is not a character"
+    if char in _BIDI:
+        return f"a bidirectional control ({label} {name}), which reorders the text a reader sees"
+    if unicodedata.category(char) == "Cf":
+        return f"an invisible formatting character ({label}{' ' + name if name else ''})"
     return f"a control character ({label}{' ' + name if name else ''})"
 
 
@@ -108,34 +121,151 @@ def display_name_problem(name: str) -> str | None:
     if name.isascii():
         return None
     special = _ADDRESS_SPECIALS.search(name)
-    if special is None:
-        return None
-    return (
-        f"mixes non-ASCII letters with {special.group()!r} in the name shown in the To or From "
-        "header: when the message is re-sent, Python's email package can turn that into a "
-        f"second address; remove the {special.group()!r} from the name"
+    if special is not None:
+        return (
+            f"mixes non-ASCII letters with {special.group()!r} in the name shown in the To or "
+            "From header: when the message is re-sent, Python's email package can turn that "
+            f"into a second address; remove the {special.group()!r} from the name"
+        )
+    if _REFOLD_SPECIALS.search(name) and not _survives_refold(name):
+        found = "".join(dict.fromkeys(_REFOLD_SPECIALS.findall(name)))
+        return (
+            f"mixes non-ASCII letters with {' '.join(found)} in the name shown in the To or From "
+            "header in a way that does not survive re-sending: Python's email package (as "
+            "smtplib.send_message does) re-folds the header and reads back a different name or "
+            f"address (a comment, or a quote swallowing the address); remove the {found[0]!r}"
+        )
+    return None
+
+
+# ASCII specials other than the address delimiters: harmless inside the one encoded-word we
+# write, but a re-fold decodes the name and writes its ASCII words bare, where these are syntax.
+_REFOLD_SPECIALS = re.compile(r'[()\[\]"\\.]')
+
+
+@lru_cache(maxsize=1024)
+def _survives_refold(name: str) -> bool:
+    """Whether the To and From headers with ``name`` read back the same after any re-fold.
+
+    The header is written as message.address() writes it (one RFC 2047 encoded-word), parsed
+    and re-serialised with every header re-folded under the SMTP and default policies (78
+    columns, 998 and unlimited), then parsed again: the one address and the name must come back
+    exactly. Decided by Python's own email package, the one a re-sender uses.
+    """
+    from email import message_from_bytes, policy
+    from email.charset import Charset
+    from email.utils import formataddr
+
+    mailbox = formataddr((name, _PROBE_ADDRESS), charset=Charset("utf-8"))
+    policies = (
+        policy.SMTP,
+        policy.default,
+        policy.SMTP.clone(max_line_length=998),
+        policy.default.clone(max_line_length=None),
+    )
+    for field in ("To", "From"):
+        raw = f"{field}: {mailbox}\n\n".encode("ascii")
+        for chosen in policies:
+            refold = chosen.clone(refold_source="all")
+            try:
+                again = message_from_bytes(
+                    message_from_bytes(raw, policy=refold).as_bytes(policy=refold),
+                    policy=policy.default,
+                )
+                addresses = again[field].addresses
+            except Exception:  # the email package failing on it: a name that cannot be re-sent
+                return False
+            if [(a.display_name, a.addr_spec) for a in addresses] != [(name, _PROBE_ADDRESS)]:
+                return False
+    return True
+
+
+_PROBE_ADDRESS = "recipient.name@example.org"
+
+
+# Letters that show as nothing: Hangul fillers, the Braille blank, and similar.
+_BLANK_LOOKING = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180e\u2061\u2062\u2063\u2064"
+)
+# Categories of characters that show as nothing on their own: spaces, line and paragraph
+# separators, controls, invisible formatting, and combining marks with no letter to sit on.
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cn", "Co", "Cs", "Mn", "Me"})
+
+
+def is_blank(value: str) -> bool:
+    """Whether ``value`` shows as nothing: empty, spaces, or only invisible or filler characters.
+
+    A name made of U+3164 HANGUL FILLER, U+2800 BRAILLE PATTERN BLANK, zero-width characters or
+    lone combining marks looks blank to a reader, so it is blank wherever a name is required.
+    """
+    if value.isascii():
+        return not value.strip()
+    return all(
+        char.isspace() or char in _BLANK_LOOKING or unicodedata.category(char) in _BLANK_CATEGORIES
+        for char in value
     )
 
 
 def body_problem(value: str) -> str | None:
-    """Why ``value`` may not go into a letter body (NUL and other C0 controls), or None."""
+    """Why ``value`` may not go into a letter body (controls, line separators, bidi), or None."""
     match = _BODY_SUSPECT.search(value)
     if match is None:
         return None
     return f"contains {describe(match.group())}"
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# What a spreadsheet may run as a formula or a DDE call when a cell starts with it, once it has
+# trimmed what it trims (spaces, tabs, line ends, and invisible characters it may ignore).
+_FORMULA_SIGNS = frozenset("=+-@|\u2212")
+
+
+def _formula_sign(char: str) -> bool:
+    """Whether ``char`` reads as = + - @ or | (full-width, small and super/subscript forms too)."""
+    if char in _FORMULA_SIGNS:
+        return True
+    return not char.isascii() and unicodedata.normalize("NFKC", char)[:1] in _FORMULA_SIGNS
+
+
+def _ignorable(char: str) -> bool:
+    """Whitespace, controls, invisible formatting and blank-looking characters before a sign."""
+    return char.isspace() or unicodedata.category(char) in _INVISIBLE_CATEGORIES or is_blank(char)
+
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
 
 
 def neutralise_cell(value: str) -> str:
-    """Make a spreadsheet read a cell as text, never as a formula (OWASP CSV injection advice)."""
-    if value.startswith(_FORMULA_START):
+    """Make a spreadsheet read a cell as text, never as a formula (OWASP CSV injection advice).
+
+    A cell is prefixed with ``'`` when, after any leading whitespace, control, invisible or
+    blank-looking characters (which a spreadsheet may trim), it starts with a formula sign:
+    ``= + - @ |``, a tab, CR or LF, or a full-width or other compatibility form of the signs.
+    """
+    if not value or (value[0].isascii() and value[0].isalnum()):
+        return value  # the common case: a letter or digit first
+    if value[0] in "\t\r\n":
         return "'" + value
+    for char in value:
+        if _formula_sign(char):
+            return "'" + value
+        if not _ignorable(char):
+            return value
     return value
 
 
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
+
+
+# Characters str.splitlines() (and so many a line-based reader) ends a line at, which
+# json.dumps(ensure_ascii=False) leaves raw: a jsonl record must stay one line for all of them.
+_JSON_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def one_json_line(text: str) -> str:
+    """A JSON text with NEL, U+2028 and U+2029 escaped, so no reader splits the line there."""
+    if text.isascii():
+        return text
+    return _JSON_LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def slug(value: str, limit: int = 60) -> str:

@@ -26,7 +26,9 @@ class TomlFile:
         try:
             self.text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise LocatedError(display, 0, "file not found") from None
+            raise LocatedError(
+                display, 0, f"file not found (looked for {path.absolute()})"
+            ) from None
         except IsADirectoryError:
             raise LocatedError(display, 0, "is a folder, not a file") from None
         except OSError as exc:

@@ -304,7 +304,7 @@ class TestCommandLine:
         what = f"row {selector}" if selector.isascii() else f"recipient with email {selector}"
         assert result.output == (
             f"Error: recipients.csv has no {what}: give a data row number (1 is the first) or "
-            "an email\n"
+            "an email; it has 1 data row\n"
         )
 
     @pytest.mark.parametrize("target", ["missing/page.html", "recipients.csv/page.html"])

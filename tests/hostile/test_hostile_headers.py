@@ -70,12 +70,15 @@ class TestLineBreaksAndControls:
         )
 
     def test_body_only_column_may_hold_line_breaks(self, sample: Campaign) -> None:
-        """A column only the letter body uses may be multi-line: that is not a header."""
-        mini(sample, [row(note="Line one\nLine two\u2028three")])
+        """A column only the letter body uses may be multi-line (LF): that is not a header.
+
+        (U+2028 and the other separators some readers do not break at are refused: see
+        test_hostile_rows.)"""
+        mini(sample, [row(note="Line one\nLine two\nthree")])
         result = sample.run("export", "--date", DATE)
         assert result.exit_code == 0, result.output
         message = parse((sample.root / "out" / "000001-rivera-alex.eml").read_bytes())
-        assert "note=[Line one\nLine two\u2028three]" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "note=[Line one\nLine two\nthree]" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     def test_column_a_subject_uses_is_header_bound(self, sample: Campaign) -> None:
         """The same multi-line note is refused once the subject template prints it."""

@@ -14,6 +14,8 @@ from hostile_kit import GOOD, HEADER, csv_text, mini
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaign.safety import is_blank
+
 EXPECTED_HEADERS = [
     "From",
     "To",
@@ -115,9 +117,14 @@ class TestArbitraryRows:
             email = values["email"]
             checked = validate_email(email, check_deliverability=False, allow_smtputf8=False)
             assert to.addr_spec == checked.ascii_email
-            name = values["full_name"].strip() or " ".join(
-                v.strip() for v in (values["first_name"], values["last_name"]) if v.strip()
-            )
+            # A name that shows as nothing (is_blank: spaces, fillers, zero-width) is blank.
+            name = values["full_name"].strip()
+            if is_blank(name):
+                name = " ".join(
+                    v.strip()
+                    for v in (values["first_name"], values["last_name"])
+                    if not is_blank(v)
+                )
             assert to.display_name == " ".join(name.split())
             subject = f"Letter for {values['title']} {values['last_name']}"
             assert message["Subject"] == " ".join(subject.split())

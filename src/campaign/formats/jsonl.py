@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from campaign.formats.base import Format
+from campaign.safety import one_json_line
 
 if TYPE_CHECKING:
     from campaign.pipeline import Job, Recipient
@@ -38,4 +39,4 @@ class Jsonl(Format):
             "phone": recipient.fields.get("phone", ""),
             "fields": recipient.row.values,
         }
-        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        return (one_json_line(json.dumps(record, ensure_ascii=False)) + "\n").encode("utf-8")
