@@ -433,7 +433,8 @@ class TestEndToEnd:
         code, err = self.run(campaign_dir, "export", "--out", str(out))
         assert code == 1
         assert "recipients.csv:2: error: column 'email' is empty" in err
-        assert "recipients.csv:3: error: column 'email' is empty" in err
+        # The same problem on the next row is grouped with the first (and named by its line).
+        assert "(and 1 more line like it: line 3)" in err
         assert not out.exists()
 
         code, err = self.run(campaign_dir, "export", "--out", str(out), "--skip-invalid")

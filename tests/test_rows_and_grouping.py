@@ -22,9 +22,9 @@ class TestGrouping:
             problems.error("recipients.csv", line, "column 'email' is empty")
         problems.error("recipients.csv", 2, "column 'title' is empty")
         problems.warning("recipients.csv", 9, "column 'email' is empty")
-        assert problems.report("recipients.csv") == [
+        assert problems.report() == [
             "recipients.csv:2: error: column 'title' is empty",
-            "recipients.csv:3: error: column 'email' is empty (and 44 more rows like it: "
+            "recipients.csv:3: error: column 'email' is empty (and 44 more lines like it: "
             "lines 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, ...)",
             "recipients.csv:9: warning: column 'email' is empty",
         ]
@@ -34,7 +34,7 @@ class TestGrouping:
         problems.error("letters/a.txt.j2", 4, "x")
         problems.error("letters/a.txt.j2", 7, "x")
         problems.error("letters/b.txt.j2", 7, "x")
-        assert problems.report("recipients.csv") == [
+        assert problems.report() == [
             "letters/a.txt.j2:4: error: x (and 1 more line like it: line 7)",
             "letters/b.txt.j2:7: error: x",
         ]
@@ -49,8 +49,8 @@ class TestGrouping:
         assert result.exit_code == 1
         empty = [line for line in result.output.splitlines() if "column 'email' is empty" in line]
         assert empty == [
-            "recipients.csv:2: error: column 'email' is empty (formats csv, jsonl and txt need "
-            "none) (and 11 more rows like it: lines 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, ...)"
+            "recipients.csv:2: error: column 'email' is empty (formats csv, jsonl, txt and pdf "
+            "need none) (and 11 more lines like it: lines 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, ...)"
         ]
         assert result.output.splitlines()[-1] == "12 recipients, 12 errors, 0 warnings"
 

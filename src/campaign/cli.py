@@ -35,8 +35,8 @@ class CampaignGroup(click.Group):
             sys.exit(3)
 
 
-def _print_problems(problems: Problems, rows_file: str | None = None) -> None:
-    for line in problems.report(rows_file):
+def _print_problems(problems: Problems) -> None:
+    for line in problems.report():
         click.echo(line, err=True)
 
 
@@ -177,7 +177,7 @@ def check(
         problems.extend(job.row_problems(recipient))
     for duplicate in job.duplicates(seen).values():
         problems.error(job.file.display, duplicate.row.line, duplicate.message)
-    _print_problems(problems, job.file.display)
+    _print_problems(problems)
     _summary(problems, count)
     if problems.errors:
         sys.exit(1)

@@ -72,25 +72,25 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def report(self, rows_file: str | None = None) -> list[str]:
+    def report(self) -> list[str]:
         """The problems as lines to print, by file and line, repeated ones grouped.
 
         A message repeated word for word in one file (say ``column 'email' is empty`` on every
         imported member) is one line: the first, in ``PATH:LINE: severity: message`` form, with
-        how many more there are and their first lines. In ``rows_file`` they are called rows.
+        how many more there are and their first lines.
         """
         ordered = sorted(self.items, key=lambda p: (p.path, p.line))
         groups: dict[tuple[str, Severity, str], list[Problem]] = {}
         for problem in ordered:
             groups.setdefault((problem.path, problem.severity, problem.message), []).append(problem)
         lines = []
-        for (path, _, _), group in groups.items():
+        for group in groups.values():
             first, rest = group[0], group[1:]
             if not rest:
                 lines.append(str(first))
                 continue
             plural = "s" * (len(rest) != 1)
-            what = "row" if path == rows_file else "line" if rest[0].line else "time"
+            what = "line" if rest[0].line else "time"
             shown = ", ".join(str(p.line) for p in rest[:GROUP_SHOWN] if p.line)
             more = ", ..." if len(rest) > GROUP_SHOWN else ""
             where = f": line{plural} {shown}{more}" if shown else ""
