@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from campaign.errors import CampaignError, CampaignInvalid, Problems
+from campaign.exportseal import stage_seal
 from campaign.message import InternalError
 from campaign.pipeline import Job, Recipient, Seen
 from campaign.recipients import Row
@@ -438,6 +439,8 @@ def export(
         if rejected:
             output.write(rejects_name, _rejects_rows(job, rejected))
             result.rejects = folder / rejects_name
+        if fmt == "eml":
+            output.write(*stage_seal(output.staging, output.staged(), job.now.isoformat()))
         conflicts, count = output.conflicts()
         if conflicts:
             shown = ", ".join(str(folder / n) for n in conflicts)
