@@ -98,10 +98,10 @@ class Journal:
             self.db.execute("PRAGMA synchronous=FULL")
             version = self._check_version()
             if version == 0:
-                with self._transaction():
-                    self.db.executescript(
-                        f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                    )
+                # executescript() commits first; the whole schema is one transaction of its own.
+                self.db.executescript(
+                    f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                )
         except sqlite3.Error as exc:
             self.close()
             raise CampaignError(f"{self.path}: cannot open the send journal ({exc})") from None
