@@ -147,19 +147,25 @@ class ScriptedServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
+    async def _shutdown(self) -> None:
+        self.server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(
+        self.server = self.loop.run_until_complete(
             asyncio.start_server(self._serve, "127.0.0.1", self.port, backlog=128)
         )
         self._ready.set()
-        try:
-            self.loop.run_forever()
-        finally:
-            server.close()
+        self.loop.run_forever()
+        self.loop.close()
 
     async def _answer(self, writer: asyncio.StreamWriter, reply: str | None, usual: str) -> bool:
         """Send ``reply`` (the policy's) or ``usual``; False when the connection is to end."""
@@ -189,7 +195,8 @@ class ScriptedServer:
                 verb = command.upper()
                 event = Event(verb.lower(), argument, number, list(rcpt))
                 usual = {
-                    "EHLO": "250-scripted\r\n250-8BITMIME\r\n250 SIZE 100000000",
+                    "EHLO": "250-scripted\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SIZE 100000000",
+                    "AUTH": "235 2.7.0 accepted",
                     "HELO": "250 scripted",
                     "MAIL": "250 sender ok",
                     "RCPT": "250 recipient ok",
@@ -213,6 +220,8 @@ class ScriptedServer:
                     mail_from, rcpt = "", []
                 elif verb == "DATA" and ok:
                     data = await self._read_message(reader)
+                    if data is None:
+                        break
                     done = Event("message", "", number, list(rcpt), data)
                     reply = self.policy(done)
                     sleeping = reply is not None and reply.startswith("sleep ")
@@ -222,17 +231,19 @@ class ScriptedServer:
                     mail_from, rcpt = "", []
                     if not await self._answer(writer, reply, "250 queued"):
                         break
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
 
     @staticmethod
-    async def _read_message(reader: asyncio.StreamReader) -> bytes:
+    async def _read_message(reader: asyncio.StreamReader) -> bytes | None:
+        """The message up to the lone dot; None when the client went away before it."""
         lines = []
         while True:
             line = await reader.readline()
-            if not line or line == b".\r\n":
-                break
+            if not line.endswith(b"\n"):
+                return None
+            if line == b".\r\n":
+                return b"".join(lines)
             lines.append(line[1:] if line.startswith(b".") else line)
-        return b"".join(lines)

@@ -73,6 +73,7 @@ class Journal:
         self.path = folder / JOURNAL
         self._lock = threading.Lock()
         self._lock_fd: int | None = None
+        self.writable = not read_only
         if read_only:
             if not self.path.exists():
                 self.db: sqlite3.Connection | None = None

@@ -13,6 +13,7 @@ import heapq
 import io
 import itertools
 import os
+import ssl
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from campaign.journal import Entry, Journal, now
 from campaign.message import InternalError
 from campaign.safety import neutralise_cell
 from campaign.smtpconfig import SmtpConfig
-from campaign.smtpsession import ConnectFailed, Outcome, Session, SessionFatal
+from campaign.smtpsession import ConnectFailed, Outcome, Session, SessionFatal, tls_context
 
 SHOWN = 10  # letters named in one message
 
@@ -96,6 +97,8 @@ def make_plan(folder: Path, journal: Journal, *, allow_edited: bool, retry_unkno
         )
     for letter in edited:
         letter_bytes(folder, letter, allow_edited)
+    if journal.writable:
+        journal.begin_run(letters, now())
     entries = journal.entries()
     counts = dict.fromkeys(("sent", "failed", "deferred", "unknown", "pending"), 0)
     to_send, unknown = [], []
@@ -130,7 +133,7 @@ class RateLimit:
                 if len(self.times) < self.per_minute:
                     self.times.append(moment)
                     return True
-                self.cond.wait(self.times[0] + 60 - moment)
+                self.cond.wait(min(self.times[0] + 60 - moment, 0.1))  # notice a stop
         return False
 
 
@@ -172,10 +175,9 @@ class Sender:
         self.result = Result()
         self.rate = RateLimit(config.rate, journal.recent_starts(now() - 60))
         self.lost_workers = 0
+        self.context: ssl.SSLContext | None = None
 
     def run(self) -> Result:
-        journal_letters = self.plan.letters
-        self.journal.begin_run(journal_letters, now())
         workers = [
             threading.Thread(target=self._worker, name=f"smtp-{n}", daemon=True)
             for n in range(min(self.config.connections, max(1, self.total)))
@@ -240,7 +242,10 @@ class Sender:
         """A session, trying again with a doubling delay; None when the server stays away."""
         for tries in itertools.count():
             try:
-                return Session(self.config, self.password)
+                if self.context is None and self.config.security != "none":
+                    with self.cond:
+                        self.context = self.context or tls_context(self.config)
+                return Session(self.config, self.password, self.context)
             except SessionFatal as exc:
                 self._halt(str(exc))
                 return None

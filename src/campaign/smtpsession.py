@@ -53,6 +53,15 @@ def reply_text(code: int, message: bytes | str) -> str:
     return f"{code} {_UNPRINTABLE.sub(' ', text).strip()}"[:500]
 
 
+def tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    """Certificates verified, host names checked (loading the trust store takes a while:
+    one context serves every connection)."""
+    try:
+        return ssl.create_default_context(cafile=config.cafile or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise SessionFatal(f"cannot read the CA file {config.cafile}: {exc}") from None
+
+
 def _classify(code: int) -> str:
     if 500 <= code < 600:
         return "failed"
@@ -62,9 +71,12 @@ def _classify(code: int) -> str:
 class Session:
     """An open, greeted, secured and authenticated connection reused for many letters."""
 
-    def __init__(self, config: SmtpConfig, password: str | None) -> None:
+    def __init__(
+        self, config: SmtpConfig, password: str | None, context: ssl.SSLContext | None = None
+    ) -> None:
         self.config = config
-        context = ssl.create_default_context(cafile=config.cafile or None)
+        if context is None and config.security != "none":
+            context = tls_context(config)
         host, port, timeout = config.host, config.real_port, config.timeout
         name = socket.gethostname() or "localhost"
         try:
@@ -99,7 +111,7 @@ class Session:
             self._close()
             raise ConnectFailed(f"cannot connect to {host}:{port}: {_describe(exc)}") from None
 
-    def _start(self, context: ssl.SSLContext, password: str | None) -> None:
+    def _start(self, context: ssl.SSLContext | None, password: str | None) -> None:
         smtp = self.smtp
         code, message = smtp.ehlo()
         if code != 250:
