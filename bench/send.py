@@ -1,0 +1,170 @@
+"""Benchmark: `campaign send` against mailmerge 2.3.0 --no-dry-run and a one-connection floor.
+
+Run by `make bench-send` with bench/.venv's Python (this project editable, plus mailmerge).
+The letters are a synthetic congress campaign exported once as eml; every tool sends them to
+the same local SMTP server (tests/scripted_smtp.py, in a process of its own), which answers
+at once or waits DELAY seconds before every reply, the greeting and EHLO included (a distant
+provider). mailmerge renders the same letter from bench/templates/congress_mailmerge.txt.
+The floor is one smtplib connection sending the exported bytes (CRLF) with no journal.
+Each run is checked: the server must have received every letter, each recipient once.
+
+    bench/.venv/bin/python bench/send.py                         # 1,000 letters, 0 and 25 ms
+    bench/.venv/bin/python bench/send.py --letters 200 --delays 0.025 --connections 8 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(REPO / "tests"))
+
+import bench as base  # noqa: E402
+from scripted_smtp import free_port  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SENDER = "letters@coalition.example.org"
+
+
+class Server:
+    """tests/scripted_smtp.py in a process of its own, so it never shares our interpreter."""
+
+    def __init__(self, delay: float) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "tests" / "scripted_smtp.py"), str(self.port), str(delay)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout and self.process.stdout.readline().strip() == "ready"
+
+    def received(self) -> tuple[int, int]:
+        """(messages, distinct recipients) since the last call."""
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        count, distinct = self.process.stdout.readline().split()
+        return int(count), int(distinct)
+
+    def close(self) -> None:
+        assert self.process.stdin
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+def floor(folder: Path, port: int) -> int:
+    """One smtplib connection, the exported bytes with CRLF line ends, one RCPT each."""
+    seal = json.loads((folder / ".campaign-export.json").read_text())["letters"]
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="bench", timeout=120) as smtp:
+        for letter in seal:
+            data = (folder / letter["file"]).read_bytes().replace(b"\n", b"\r\n")
+            smtp.sendmail(SENDER, [letter["to"]], data)
+    return 0
+
+
+def timed(argv: list[str], work: Path) -> float:
+    stdout, stderr = work / "stdout", work / "stderr"
+    report = subprocess.run(
+        [sys.executable, str(BENCH / "measure.py"), str(stdout), str(stderr), *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=work,
+    )
+    result = json.loads(report.stdout)
+    if result["returncode"] != 0:
+        tail = stderr.read_text(errors="replace")[-2000:]
+        sys.exit(f"{' '.join(argv)} exited {result['returncode']}:\n{tail}")
+    return float(result["seconds"])
+
+
+def smtp_settings(campaign: Path, port: int) -> None:
+    path = campaign / "letters" / "campaign.toml"
+    text = path.read_text(encoding="utf-8").split("\n[smtp]")[0]
+    table = f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 120.0\n'
+    path.write_text(text + table, encoding="utf-8")
+
+
+def mailmerge_files(campaign: Path, work: Path, port: int, count: int) -> list[str]:
+    config = work / "mailmerge_server.conf"
+    config.write_text(f"[smtp_server]\nhost = 127.0.0.1\nport = {port}\nratelimit = 0\n")
+    rows = (campaign / "recipients.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    database = work / "mailmerge.csv"
+    database.write_text("".join(rows[: count + 1]), encoding="utf-8")
+    return [str(BIN / "mailmerge"), "--no-dry-run", "--no-limit", "--output-format", "raw",
+            "--template", str(base.MAILMERGE_TEMPLATE), "--database", str(database),
+            "--config", str(config)]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--letters", type=int, default=1000)
+    parser.add_argument("--mailmerge-letters", type=int, help="fewer for mailmerge (its rate)")
+    parser.add_argument("--delays", type=float, nargs="+", default=[0.0, 0.025])
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 8, 16])
+    parser.add_argument("--tmpdir", default=None)
+    parser.add_argument("--floor", nargs=2, metavar=("FOLDER", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.floor:
+        return floor(Path(args.floor[0]), int(args.floor[1]))
+    work = Path(tempfile.mkdtemp(prefix="bench-send-", dir=args.tmpdir))
+    try:
+        campaign = base.make_campaign(work, args.letters, seed=11)
+        out = work / "out"
+        subprocess.run(
+            [str(BIN / "campaign"), "export", "--campaign", str(campaign), "--out", str(out),
+             "--date", base.DATE], check=True, capture_output=True,
+        )  # fmt: skip
+        mm_count = args.mailmerge_letters or args.letters
+        print(f"{args.letters} letters ({mm_count} for mailmerge), campaign {base.version_of('campaign')}")
+        print(f"{'server':>7} {'tool':<36} {'seconds':>8} {'letters/s':>10} {'x mailmerge':>11} {'x floor':>8}")
+        for delay in args.delays:
+            server = Server(delay)
+            try:
+                smtp_settings(campaign, server.port)
+                rates: dict[str, float] = {}
+                runs: list[tuple[str, list[str], int]] = [
+                    ("floor: one smtplib connection", [sys.executable, __file__, "--floor",
+                     str(out), str(server.port)], args.letters),
+                    ("mailmerge 2.3.0 --no-dry-run", mailmerge_files(campaign, work, server.port,
+                     mm_count), mm_count),
+                ]  # fmt: skip
+                for n in args.connections:
+                    runs.append((f"campaign send --connections {n}",
+                                 [str(BIN / "campaign"), "send", "--yes", "--campaign",
+                                  str(campaign), str(out), "--connections", str(n)], args.letters))  # fmt: skip
+                for name, command, count in runs:
+                    for journal in out.glob(".campaign-send*"):
+                        journal.unlink()
+                    seconds = timed(command, work)
+                    got, distinct = server.received()
+                    if got != count or distinct != count:
+                        sys.exit(f"{name}: the server got {got} messages for {distinct} recipients")
+                    rates[name] = count / seconds
+                    mm = rates.get("mailmerge 2.3.0 --no-dry-run")
+                    fl = rates["floor: one smtplib connection"]
+                    vs_mm = f"{rates[name] / mm:.1f}" if mm and name.startswith("campaign") else ""
+                    vs_fl = f"{rates[name] / fl:.2f}" if name.startswith("campaign") else ""
+                    print(f"{delay * 1000:>5.0f}ms {name:<36} {seconds:>8.2f} {rates[name]:>10.1f} "
+                          f"{vs_mm:>11} {vs_fl:>8}", flush=True)  # fmt: skip
+            finally:
+                server.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.pop("CAMPAIGN_SMTP_PASSWORD", None)
+    sys.exit(main())
