@@ -29,8 +29,9 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO / "tests"))
 
-import bench as base  # noqa: E402
 from scripted_smtp import free_port  # noqa: E402
+
+import bench as base  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SENDER = "letters@coalition.example.org"
@@ -127,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
              "--date", base.DATE], check=True, capture_output=True,
         )  # fmt: skip
         mm_count = args.mailmerge_letters or args.letters
-        print(f"{args.letters} letters ({mm_count} for mailmerge), campaign {base.version_of('campaign')}")
-        print(f"{'server':>7} {'tool':<36} {'seconds':>8} {'letters/s':>10} {'x mailmerge':>11} {'x floor':>8}")
+        print(
+            f"{args.letters} letters ({mm_count} for mailmerge), campaign {base.version_of('campaign')}"
+        )
+        print(
+            f"{'server':>7} {'tool':<36} {'seconds':>8} {'letters/s':>10} {'x mailmerge':>11} {'x floor':>8}"
+        )
         for delay in args.delays:
             server = Server(delay)
             try:
@@ -150,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     seconds = timed(command, work)
                     got, distinct = server.received()
                     if got != count or distinct != count:
-                        sys.exit(f"{name}: the server got {got} messages for {distinct} recipients")
+                        sys.exit(f"{name}: the server got {got} messages, {distinct} recipients")
                     rates[name] = count / seconds
                     mm = rates.get("mailmerge 2.3.0 --no-dry-run")
                     fl = rates["floor: one smtplib connection"]

@@ -5,13 +5,21 @@ confirmed (``sent``, ``failed``, ``deferred``) in another when the server answer
 mail queue never loses a message. A run that finds a letter still ``sending`` knows the last
 run died between DATA and the reply: that letter is ``unknown`` (it may have been delivered).
 WAL mode, synchronous=FULL, the schema version in ``PRAGMA user_version``.
+
+State changes go through one writer thread that commits whatever is waiting in one transaction
+(a group commit: one fsync for many connections' claims). A claim waits until it is on disk;
+an outcome does not: it is on disk with the next commit, and if the process dies first the
+letter reads ``unknown`` (after DATA) or stays as it was (before DATA): never a resend of a
+letter the server may have taken.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
+import queue
 import sqlite3
 import threading
 import time
@@ -66,6 +74,13 @@ def _stamp(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds")
 
 
+Statement = tuple[str, tuple[object, ...]]
+
+
+class JournalFailed(CampaignError):
+    """The journal could not be written (a full disk, say): nothing more may be sent."""
+
+
 class Journal:
     """The journal of one export folder, held by one `send` at a time (an advisory lock)."""
 
@@ -103,9 +118,16 @@ class Journal:
                 self.db.executescript(
                     f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 )
+            last = self.db.execute("SELECT coalesce(max(id), 0) FROM attempts").fetchone()[0]
         except sqlite3.Error as exc:
             self.close()
             raise CampaignError(f"{self.path}: cannot open the send journal ({exc})") from None
+        self._attempt_ids = itertools.count(int(last) + 1)
+        self._pending: queue.SimpleQueue[tuple[list[Statement], threading.Event | None] | None]
+        self._pending = queue.SimpleQueue()
+        self._failure: str = ""
+        self._writer = threading.Thread(target=self._write_loop, name="journal", daemon=True)
+        self._writer.start()
 
     def _check_version(self) -> int:
         assert self.db is not None
@@ -117,6 +139,10 @@ class Journal:
         return version
 
     def close(self) -> None:
+        writer = getattr(self, "_writer", None)
+        if writer is not None and writer.is_alive():
+            self._pending.put(None)
+            writer.join()
         if self.db is not None:
             self.db.close()
             self.db = None
@@ -138,6 +164,45 @@ class Journal:
                 self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
+
+    def _write_loop(self) -> None:
+        """Commit every waiting state change in one transaction, then wake who waits."""
+        stop = False
+        while not stop:
+            first = self._pending.get()
+            if first is None:
+                break
+            batch = [first]
+            while not self._pending.empty():
+                item = self._pending.get()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            if not self._failure:
+                try:
+                    with self._transaction() as db:
+                        for statements, _ in batch:
+                            for sql, params in statements:
+                                db.execute(sql, params)
+                except sqlite3.Error as exc:
+                    self._failure = f"cannot write the send journal {self.path}: {exc}"
+            for _, done in batch:
+                if done is not None:
+                    done.set()
+
+    def _submit(self, statements: list[Statement], wait: bool) -> None:
+        done = threading.Event() if wait else None
+        self._pending.put((statements, done))
+        if done is not None:
+            done.wait()
+        if self._failure:
+            raise JournalFailed(self._failure)
+
+    def flush(self) -> None:
+        """Wait until every state change submitted so far is on disk."""
+        if self.writable and self.db is not None:
+            self._submit([], wait=True)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -189,17 +254,23 @@ class Journal:
         return int(stuck)
 
     def claim(self, message_id: str, sha256: str, now: float) -> int:
-        """Mark a letter as being sent, durably, before its DATA goes out; the attempt's id."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE letters SET state = 'sending', attempts = attempts + 1, updated = ?, "
-                "sha256 = ? WHERE message_id = ?",
-                (_stamp(now), sha256, message_id),
-            )
-            cursor = db.execute(
-                "INSERT INTO attempts (message_id, started) VALUES (?, ?)", (message_id, now)
-            )
-            return int(cursor.lastrowid or 0)
+        """Mark a letter as being sent, on disk, before its DATA goes out; the attempt's id."""
+        attempt = next(self._attempt_ids)
+        self._submit(
+            [
+                (
+                    "UPDATE letters SET state = 'sending', attempts = attempts + 1, updated = ?, "
+                    "sha256 = ? WHERE message_id = ?",
+                    (_stamp(now), sha256, message_id),
+                ),
+                (
+                    "INSERT INTO attempts (id, message_id, started) VALUES (?, ?, ?)",
+                    (attempt, message_id, now),
+                ),
+            ],
+            wait=True,
+        )
+        return attempt
 
     def record(
         self,
@@ -211,27 +282,31 @@ class Journal:
         started: float | None = None,
     ) -> None:
         """The outcome of attempt ``attempt``; or, with ``started``, of an attempt that ended
-        before DATA (never claimed, it still counts against the rate limit)."""
+        before DATA (never claimed, it still counts against the rate limit). Not waited for."""
         assert state in STATES
-        with self._transaction() as db:
-            db.execute(
+        statements: list[Statement] = [
+            (
                 "UPDATE letters SET state = ?, reply = ?, updated = ? WHERE message_id = ?",
                 (state, reply, _stamp(now), message_id),
             )
-            if attempt:
-                db.execute(
-                    "UPDATE attempts SET state = ?, reply = ? WHERE id = ?",
-                    (state, reply, attempt),
-                )
-            elif started is not None:
-                db.execute(
+        ]
+        if attempt:
+            statements.append(
+                ("UPDATE attempts SET state = ?, reply = ? WHERE id = ?", (state, reply, attempt))
+            )
+        elif started is not None:
+            statements += [
+                (
                     "UPDATE letters SET attempts = attempts + 1 WHERE message_id = ?",
                     (message_id,),
-                )
-                db.execute(
-                    "INSERT INTO attempts (message_id, started, state, reply) VALUES (?, ?, ?, ?)",
-                    (message_id, started, state, reply),
-                )
+                ),
+                (
+                    "INSERT INTO attempts (id, message_id, started, state, reply) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (next(self._attempt_ids), message_id, started, state, reply),
+                ),
+            ]
+        self._submit(statements, wait=False)
 
 
 def now() -> float:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from campaign.errors import CampaignError
 from campaign.exportseal import SealedLetter, load_seal, read_back
-from campaign.journal import Entry, Journal, now
+from campaign.journal import Entry, Journal, JournalFailed, now
 from campaign.message import InternalError
 from campaign.safety import neutralise_cell
 from campaign.smtpconfig import SmtpConfig
@@ -193,6 +193,8 @@ class Sender:
             with self.cond:
                 self.cond.notify_all()
             raise
+        finally:
+            self.journal.flush()
         return self.result
 
     # -- the queue ------------------------------------------------------------------------------
@@ -296,13 +298,17 @@ class Sender:
         def claim() -> int:
             return self.journal.claim(letter.message_id, hashlib.sha256(data).hexdigest(), started)
 
-        outcome, attempt = session.deliver(self.config.envelope_sender, letter.to, data, claim)
-        if attempt:
-            self.journal.record(letter.message_id, outcome.state, outcome.reply, now(), attempt)
-        else:
-            self.journal.record(
-                letter.message_id, outcome.state, outcome.reply, now(), started=started
-            )
+        try:
+            outcome, attempt = session.deliver(self.config.envelope_sender, letter.to, data, claim)
+            if attempt:
+                self.journal.record(letter.message_id, outcome.state, outcome.reply, now(), attempt)
+            else:
+                self.journal.record(
+                    letter.message_id, outcome.state, outcome.reply, now(), started=started
+                )
+        except JournalFailed as exc:
+            self._halt(str(exc))
+            return None
         return outcome
 
 
