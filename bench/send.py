@@ -108,10 +108,49 @@ def mailmerge_files(campaign: Path, work: Path, port: int, count: int) -> list[s
             "--config", str(config)]  # fmt: skip
 
 
+FLOOR = "floor: one smtplib connection"
+MAILMERGE = "mailmerge 2.3.0 --no-dry-run"
+
+
+def bench_server(args: argparse.Namespace, delay: float, campaign: Path, work: Path) -> None:
+    """Every tool against one server; a line each, as soon as it is measured."""
+    out, mm_count = work / "out", args.mailmerge_letters
+    server = Server(delay)
+    try:
+        smtp_settings(campaign, server.port)
+        floor_argv = [sys.executable, __file__, "--floor", str(out), str(server.port)]
+        runs = [(FLOOR, floor_argv, args.letters)]
+        if mm_count:
+            mailmerge = mailmerge_files(campaign, work, server.port, mm_count)
+            runs.append((MAILMERGE, mailmerge, mm_count))
+        ours = [str(BIN / "campaign"), "send", "--yes", "--campaign", str(campaign), str(out)]
+        for n in args.connections:
+            name = f"campaign send --connections {n}"
+            runs.append((name, [*ours, "--connections", str(n)], args.letters))
+        rates: dict[str, float] = {}
+        for name, command, count in runs:
+            for journal in out.glob(".campaign-send*"):
+                journal.unlink()
+            seconds = timed(command, work)
+            got, distinct = server.received()
+            if got != count or distinct != count:
+                sys.exit(f"{name}: the server got {got} messages, {distinct} recipients")
+            rates[name] = rate = count / seconds
+            mm, ours_run = rates.get(MAILMERGE), name.startswith("campaign")
+            vs_mm = f"{rate / mm:.1f}" if mm and ours_run else ""
+            vs_floor = f"{rate / rates[FLOOR]:.2f}" if ours_run else ""
+            line = f"{delay * 1000:>5.0f}ms {name:<36} {seconds:>8.2f} {rate:>10.1f}"
+            print(f"{line} {vs_mm:>11} {vs_floor:>8}", flush=True)
+    finally:
+        server.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--letters", type=int, default=1000)
-    parser.add_argument("--mailmerge-letters", type=int, help="fewer for mailmerge (its rate)")
+    parser.add_argument(
+        "--mailmerge-letters", type=int, help="how many mailmerge sends (0: none; its rate)"
+    )
     parser.add_argument("--delays", type=float, nargs="+", default=[0.0, 0.025])
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8, 16])
     parser.add_argument("--tmpdir", default=None)
@@ -122,49 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-send-", dir=args.tmpdir))
     try:
         campaign = base.make_campaign(work, args.letters, seed=11)
-        out = work / "out"
-        subprocess.run(
-            [str(BIN / "campaign"), "export", "--campaign", str(campaign), "--out", str(out),
-             "--date", base.DATE], check=True, capture_output=True,
-        )  # fmt: skip
-        mm_count = args.mailmerge_letters or args.letters
-        print(
-            f"{args.letters} letters ({mm_count} for mailmerge), campaign {base.version_of('campaign')}"
-        )
-        print(
-            f"{'server':>7} {'tool':<36} {'seconds':>8} {'letters/s':>10} {'x mailmerge':>11} {'x floor':>8}"
-        )
+        export = [str(BIN / "campaign"), "export", "--campaign", str(campaign)]
+        export += ["--out", str(work / "out"), "--date", base.DATE]
+        subprocess.run(export, check=True, capture_output=True)
+        mm_count = args.letters if args.mailmerge_letters is None else args.mailmerge_letters
+        args.mailmerge_letters = mm_count
+        print(f"{args.letters} letters ({mm_count} for mailmerge); {base.cpu_model()}")
+        print(f"{'server':>7} {'tool':<36} {'seconds':>8} {'letters/s':>10} {'x mailmerge':>11} "
+              f"{'x floor':>8}")  # fmt: skip
         for delay in args.delays:
-            server = Server(delay)
-            try:
-                smtp_settings(campaign, server.port)
-                rates: dict[str, float] = {}
-                runs: list[tuple[str, list[str], int]] = [
-                    ("floor: one smtplib connection", [sys.executable, __file__, "--floor",
-                     str(out), str(server.port)], args.letters),
-                    ("mailmerge 2.3.0 --no-dry-run", mailmerge_files(campaign, work, server.port,
-                     mm_count), mm_count),
-                ]  # fmt: skip
-                for n in args.connections:
-                    runs.append((f"campaign send --connections {n}",
-                                 [str(BIN / "campaign"), "send", "--yes", "--campaign",
-                                  str(campaign), str(out), "--connections", str(n)], args.letters))  # fmt: skip
-                for name, command, count in runs:
-                    for journal in out.glob(".campaign-send*"):
-                        journal.unlink()
-                    seconds = timed(command, work)
-                    got, distinct = server.received()
-                    if got != count or distinct != count:
-                        sys.exit(f"{name}: the server got {got} messages, {distinct} recipients")
-                    rates[name] = count / seconds
-                    mm = rates.get("mailmerge 2.3.0 --no-dry-run")
-                    fl = rates["floor: one smtplib connection"]
-                    vs_mm = f"{rates[name] / mm:.1f}" if mm and name.startswith("campaign") else ""
-                    vs_fl = f"{rates[name] / fl:.2f}" if name.startswith("campaign") else ""
-                    print(f"{delay * 1000:>5.0f}ms {name:<36} {seconds:>8.2f} {rates[name]:>10.1f} "
-                          f"{vs_mm:>11} {vs_fl:>8}", flush=True)  # fmt: skip
-            finally:
-                server.close()
+            bench_server(args, delay, campaign, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
