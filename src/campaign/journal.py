@@ -34,6 +34,7 @@ from campaign.exportseal import SealedLetter
 JOURNAL = ".campaign-send.sqlite"
 LOCK = ".campaign-send.lock"
 SCHEMA_VERSION = 1
+LINGER = 0.05  # seconds an outcome may wait for company before it is committed
 STATES = ("pending", "sending", "sent", "failed", "deferred", "unknown")
 _SCHEMA = """
 CREATE TABLE letters (
@@ -173,8 +174,18 @@ class Journal:
             if first is None:
                 break
             batch = [first]
-            while not self._pending.empty():
-                item = self._pending.get()
+            # Outcomes alone wait a little for a claim to share its fsync (on one connection
+            # that halves the syncs); a claim, a flush or a full batch goes at once.
+            deadline = time.monotonic() + LINGER
+            while not stop:
+                waiting = any(done is not None for _, done in batch)
+                remaining = 0.0 if waiting else deadline - time.monotonic()
+                try:
+                    item = self._pending.get(timeout=remaining) if remaining > 0 else None
+                    if item is None and remaining <= 0:
+                        item = self._pending.get_nowait()
+                except queue.Empty:
+                    break
                 if item is None:
                     stop = True
                     break
