@@ -346,3 +346,40 @@ def test_auth_without_tls_is_refused_unless_loopback(exported: Campaign) -> None
     assert "without TLS" in result.output
     ok = exported.run("send", "--dry-run", "--host", "127.0.0.1", "--username", "organizer")
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_new_export_does_not_resend_what_was_sent(exported: Campaign, recorder: Recorder) -> None:
+    assert exported.run("send", "--yes", "--limit", "5").exit_code == 1
+    # Exported again with another date: other bytes, the same Message-IDs.
+    assert exported.run("export", "--date", "2026-12-01").exit_code == 0
+    result = exported.run("send", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "To send: 7" in result.output
+    assert len({r.rcpt_tos[0] for r in recorder.received}) == len(recorder.received) == 12
+
+
+def test_status_without_a_journal(exported: Campaign) -> None:
+    result = exported.run("send", "--status")
+    assert result.exit_code == 0
+    assert "12 pending" in result.output
+    assert not (exported.root / "out" / JOURNAL).exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('hots = "x"', "[smtp] unknown setting 'hots'"),
+        ('rate = "5"', "[smtp] rate must be a whole number from 0 to 1000000"),
+        ("connections = 0", "[smtp] connections must be a whole number from 1 to 64"),
+        ("retries = -1", "[smtp] retries must be a whole number from 0 to 100"),
+        ('password_env = "A B"', "[smtp] password_env names an environment variable"),
+    ],
+)
+def test_smtp_settings_errors_say_where(exported: Campaign, line: str, message: str) -> None:
+    path = exported.letters / "campaign.toml"
+    text = path.read_text(encoding="utf-8") + line + "\n"
+    path.write_text(text, encoding="utf-8")
+    result = exported.run("send", "--dry-run")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert f"letters/campaign.toml:{text.count(chr(10))}: error: " in result.output
