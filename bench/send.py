@@ -5,7 +5,9 @@ The letters are a synthetic congress campaign exported once as eml; every tool s
 the same local SMTP server (tests/scripted_smtp.py, in a process of its own), which answers
 at once or waits DELAY seconds before every reply, the greeting and EHLO included (a distant
 provider). mailmerge renders the same letter from bench/templates/congress_mailmerge.txt.
-The floor is one smtplib connection sending the exported bytes (CRLF) with no journal.
+The server offers PIPELINING (RFC 2920), as most providers' do, unless --no-pipelining: only
+campaign send uses it. The floor is one smtplib connection sending the exported bytes (CRLF)
+with no journal.
 Each run is checked: the server must have received every letter, each recipient once.
 
     bench/.venv/bin/python bench/send.py                         # 1,000 letters, 0 and 25 ms
@@ -40,10 +42,16 @@ SENDER = "letters@coalition.example.org"
 class Server:
     """tests/scripted_smtp.py in a process of its own, so it never shares our interpreter."""
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, pipelining: bool) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, str(REPO / "tests" / "scripted_smtp.py"), str(self.port), str(delay)],
+            [
+                sys.executable,
+                str(REPO / "tests" / "scripted_smtp.py"),
+                str(self.port),
+                str(delay),
+                "1" if pipelining else "0",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -115,7 +123,7 @@ MAILMERGE = "mailmerge 2.3.0 --no-dry-run"
 def bench_server(args: argparse.Namespace, delay: float, campaign: Path, work: Path) -> None:
     """Every tool against one server; a line each, as soon as it is measured."""
     out, mm_count = work / "out", args.mailmerge_letters
-    server = Server(delay)
+    server = Server(delay, not args.no_pipelining)
     try:
         smtp_settings(campaign, server.port)
         floor_argv = [sys.executable, __file__, "--floor", str(out), str(server.port)]
@@ -154,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delays", type=float, nargs="+", default=[0.0, 0.025])
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8, 16])
     parser.add_argument("--no-floor", action="store_true", help="skip the smtplib floor")
+    parser.add_argument(
+        "--no-pipelining", action="store_true", help="the server does not offer PIPELINING"
+    )
     parser.add_argument("--tmpdir", default=None)
     parser.add_argument("--floor", nargs=2, metavar=("FOLDER", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -44,8 +44,11 @@ Policy = Callable[[Event], str | None]  # None: the usual answer
 class ScriptedServer:
     """A small SMTP server in a thread; ``policy`` decides any unusual answer."""
 
-    def __init__(self, policy: Policy | None = None, delay: float = 0.0) -> None:
+    def __init__(
+        self, policy: Policy | None = None, delay: float = 0.0, pipelining: bool = False
+    ) -> None:
         self.policy: Policy = policy or (lambda event: None)
+        self.pipelining = pipelining
         self.delay = delay
         self.received: list[Received] = []
         self.connections = 0
@@ -108,7 +111,9 @@ class ScriptedServer:
                 verb = command.upper()
                 event = Event(verb.lower(), argument, number, list(rcpt))
                 usual = {
-                    "EHLO": "250-scripted\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SIZE 100000000",
+                    "EHLO": "250-scripted\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n"
+                    + ("250-PIPELINING\r\n" if self.pipelining else "")
+                    + "250 SIZE 100000000",
                     "AUTH": "235 2.7.0 accepted",
                     "HELO": "250 scripted",
                     "MAIL": "250 sender ok",
@@ -118,6 +123,10 @@ class ScriptedServer:
                     "NOOP": "250 ok",
                     "QUIT": "221 bye",
                 }.get(verb, "502 not implemented")
+                if verb == "DATA" and not rcpt:
+                    usual = "554 5.5.1 no valid recipients"
+                if verb == "RCPT" and not mail_from:
+                    usual = "503 5.5.1 MAIL first"
                 if verb in ("MAIL", "RCPT"):
                     event.argument = argument.partition(":")[2].strip().strip("<>")
                 event.kind = "ehlo" if verb == "HELO" else event.kind
@@ -163,11 +172,13 @@ class ScriptedServer:
 
 
 def main(argv: list[str]) -> int:
-    """``scripted_smtp.py PORT DELAY``: serve until stdin closes, then print how many messages
-    arrived and how many distinct recipients (the send benchmark's server, a process apart)."""
+    """``scripted_smtp.py PORT DELAY [1]``: serve (offering PIPELINING with 1); for each line
+    read, print how many messages arrived and for how many recipients since the last; stop
+    when stdin closes (the send benchmark's server, a process apart)."""
     import sys
 
-    server = ScriptedServer(delay=float(argv[1]))
+    pipelining = len(argv) > 2 and argv[2] == "1"
+    server = ScriptedServer(delay=float(argv[1]), pipelining=pipelining)
     server.port = int(argv[0])
     with server:
         print("ready", flush=True)

@@ -63,8 +63,15 @@ def once(kind: str, reply: str, where: int = 3) -> object:
 # -- misbehaving servers --------------------------------------------------------------------
 
 
-def test_421_mid_run_reconnects_and_sends_everything(exported: Campaign) -> None:
-    with ScriptedServer(once("mail", "421 4.7.0 too many messages, closing")) as server:  # type: ignore[arg-type]
+@pytest.fixture(params=[False, True], ids=["lockstep", "pipelining"])
+def pipelining(request: pytest.FixtureRequest) -> bool:
+    """Whether the scripted server offers PIPELINING (then send writes MAIL, RCPT, DATA at once)."""
+    return bool(request.param)
+
+
+def test_421_mid_run_reconnects_and_sends_everything(exported: Campaign, pipelining: bool) -> None:
+    policy = once("mail", "421 4.7.0 too many messages, closing")
+    with ScriptedServer(policy, pipelining=pipelining) as server:  # type: ignore[arg-type]
         smtp_table(exported, server.port)
         result = exported.run("send", "--yes")
         assert result.exit_code == 0, result.output
@@ -75,17 +82,18 @@ def test_421_mid_run_reconnects_and_sends_everything(exported: Campaign) -> None
 
 
 @pytest.mark.parametrize("kind", ["greeting", "rcpt", "message"])
-def test_451_or_421_anywhere_is_retried(exported: Campaign, kind: str) -> None:
+def test_451_or_421_anywhere_is_retried(exported: Campaign, kind: str, pipelining: bool) -> None:
     reply = "421 4.3.2 shutting down" if kind == "greeting" else "451 4.3.0 try later"
-    with ScriptedServer(once(kind, reply, 2)) as server:  # type: ignore[arg-type]
+    with ScriptedServer(once(kind, reply, 2), pipelining=pipelining) as server:  # type: ignore[arg-type]
         smtp_table(exported, server.port)
         result = exported.run("send", "--yes")
         assert result.exit_code == 0, result.output
         assert len({r.rcpt_tos[0] for r in server.received}) == len(server.received) == 12
 
 
-def test_timeout_before_data_is_deferred_and_retried(exported: Campaign) -> None:
-    with ScriptedServer(once("rcpt", "sleep 1.5 250 ok", 4)) as server:  # type: ignore[arg-type]
+def test_timeout_before_data_is_deferred_and_retried(exported: Campaign, pipelining: bool) -> None:
+    policy = once("rcpt", "sleep 1.5 250 ok", 4)
+    with ScriptedServer(policy, pipelining=pipelining) as server:  # type: ignore[arg-type]
         smtp_table(exported, server.port, timeout=0.5)
         result = exported.run("send", "--yes")
         assert result.exit_code == 0, result.output
@@ -98,10 +106,10 @@ def test_timeout_before_data_is_deferred_and_retried(exported: Campaign) -> None
     ids=["dropped-after-data", "reply-past-timeout"],
 )
 def test_no_reply_after_data_is_unknown_and_not_resent(
-    exported: Campaign, reply: str, delivered: bool
+    exported: Campaign, reply: str, delivered: bool, pipelining: bool
 ) -> None:
     out = exported.root / "out"
-    with ScriptedServer(once("message", reply, 5)) as server:  # type: ignore[arg-type]
+    with ScriptedServer(once("message", reply, 5), pipelining=pipelining) as server:  # type: ignore[arg-type]
         smtp_table(exported, server.port, timeout=0.5)
         result = exported.run("send", "--yes")
         assert result.exit_code == 1
@@ -120,6 +128,23 @@ def test_no_reply_after_data_is_unknown_and_not_resent(
         assert retried.exit_code == 0, retried.output
         assert Counter(r.rcpt_tos[0] for r in server.received)[unknown[0]] == 1 + delivered
         assert set(journal_states(out).values()) == {"sent"}
+
+
+@pytest.mark.parametrize("kind", ["mail", "rcpt", "data"])
+def test_5xx_before_the_message_fails_that_letter_only(
+    exported: Campaign, kind: str, pipelining: bool
+) -> None:
+    out = exported.root / "out"
+    with ScriptedServer(once(kind, "550 5.7.1 not here", 3), pipelining=pipelining) as server:  # type: ignore[arg-type]
+        smtp_table(exported, server.port)
+        result = exported.run("send", "--yes")
+        assert result.exit_code == 1
+        states = journal_states(out)
+        failed = [to for to, state in states.items() if state == "failed"]
+        assert len(failed) == 1 and f"<{failed[0]}>: failed: 550 5.7.1 not here" in result.output
+        got = sorted(r.rcpt_tos[0] for r in server.received)
+        assert got == sorted(to for to in states if to != failed[0])
+        assert server.connections == 1  # the session went on after RSET
 
 
 def test_refused_connection_defers_then_a_rerun_sends(exported: Campaign) -> None:
@@ -265,7 +290,7 @@ def test_sigkill_at_random_points_then_rerun(
     pristine = {p.name: p.read_bytes() for p in out.iterdir()}
     rng = random.Random(20261127)
     monkeypatch.setenv("CAMPAIGN_SMTP_PASSWORD", PASSWORD)
-    with ScriptedServer(delay=0.005) as server:
+    with ScriptedServer(delay=0.005, pipelining=True) as server:
         smtp_table(exported, server.port, connections=2, username="organizer")
         started = time.monotonic()
         first = _send_process(exported.root, PASSWORD)

@@ -56,21 +56,19 @@ def letter_bytes(folder: Path, letter: SealedLetter, allow_edited: bool) -> byte
         raise CampaignError(
             f"{folder / letter.file} is missing: {folder} is not a complete export (export again)"
         ) from None
-    if hashlib.sha256(data).hexdigest() == letter.sha256:
-        return data
-    if not allow_edited:
+    if hashlib.sha256(data).hexdigest() != letter.sha256 and not allow_edited:
         raise CampaignError(f"{folder / letter.file} was changed since the export")
     try:
         to, message_id = read_back(data)
     except InternalError as exc:
         raise CampaignError(
-            f"{folder / letter.file} was edited and its headers are not in the "
-            f"form export writes ({exc}): export it again"
+            f"{folder / letter.file}: its headers are not in the form export writes ({exc}): "
+            "export it again"
         ) from None
     if (to, message_id) != (letter.to, letter.message_id):
         raise CampaignError(
-            f"{folder / letter.file} was edited and its To or Message-ID no longer match the "
-            "export: export it again"
+            f"{folder / letter.file}: its To or Message-ID do not match the export's seal: "
+            "export it again"
         )
     return data
 

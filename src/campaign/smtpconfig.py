@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ _NUMBERS = {
 }
 _FLOATS = {"timeout": (0.01, 3600.0), "retry_delay": (0.0, 3600.0)}
 KNOWN = (*_STRINGS, *_NUMBERS, *_FLOATS)
+_ADDRESS = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.-]+")
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,10 @@ class SmtpConfig:
             )
         if not self.envelope_sender:
             found.append("no envelope sender: [campaign] sender_email or [smtp] bounce_address")
+        elif not _ADDRESS.fullmatch(self.envelope_sender):
+            found.append(
+                f"the envelope sender {self.envelope_sender!r} is not a plain ASCII address"
+            )
         return found
 
 

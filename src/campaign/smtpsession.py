@@ -124,6 +124,7 @@ class Session:
                 )
             smtp.starttls(context=context)
             smtp.ehlo()
+        self.pipelining = smtp.has_extn("pipelining")
         if self.config.username:
             if password is None:
                 raise SessionFatal("no password")
@@ -148,17 +149,20 @@ class Session:
         the letter never reached DATA)."""
         smtp = self.smtp
         attempt = 0
+        # The addresses were checked (ASCII, no spaces or brackets) by export and read back
+        # from the letter; smtplib's quoteaddr() would only parse them again.
+        commands = (f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA")
+        wanted = (250, 250, 354)
         try:
-            for command, argument, wanted in (("mail", sender, 250), ("rcpt", recipient, 250)):
-                code, message = getattr(smtp, command)(argument)
-                if code == 251 and command == "rcpt":
-                    code = 250
-                if code != wanted:
-                    return self._refused(code, message), 0
-            smtp.putcmd("data")
-            code, message = smtp.getreply()
-            if code != 354:
-                return self._refused(code, message), 0
+            if self.pipelining:  # RFC 2920: the three commands in one write
+                smtp.send("".join(f"{c}\r\n" for c in commands).encode("ascii"))
+            for number, command in enumerate(commands):
+                if not self.pipelining:
+                    smtp.send(f"{command}\r\n".encode("ascii"))
+                code, message = smtp.getreply()
+                code = 250 if code == 251 else code
+                if code != wanted[number]:
+                    return self._refused(code, message, number), 0
             attempt = claim()
             smtp.send(wire_bytes(data))
             code, message = smtp.getreply()
@@ -173,17 +177,23 @@ class Session:
             return Outcome("sent", reply_text(code, message)), attempt
         return Outcome(_classify(code), reply_text(code, message), code != 421), attempt
 
-    def _refused(self, code: int, message: bytes) -> Outcome:
-        """A reply before DATA that is not the one wanted: reset the transaction for the next."""
+    def _refused(self, code: int, message: bytes, number: int) -> Outcome:
+        """A reply before the message that is not the one wanted (to command ``number`` of
+        MAIL, RCPT, DATA): read what a pipelined rest got, and reset for the next letter."""
         outcome = Outcome(_classify(code), reply_text(code, message), code != 421)
-        if outcome.keep_connection:
-            try:
-                rcode, _ = self.smtp.rset()
-                if rcode != 250:
-                    return Outcome(outcome.state, outcome.reply, False)
-            except (smtplib.SMTPException, OSError):
-                return Outcome(outcome.state, outcome.reply, False)
-        return outcome
+        if not outcome.keep_connection:
+            return outcome
+        try:
+            if self.pipelining:
+                for _ in range(number + 1, 3):
+                    rest, _ = self.smtp.getreply()
+                    if rest == 354:  # DATA accepted anyway: end an empty message
+                        self.smtp.send(b".\r\n")
+                        self.smtp.getreply()
+            rcode, _ = self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            return Outcome(outcome.state, outcome.reply, False)
+        return outcome if rcode == 250 else Outcome(outcome.state, outcome.reply, False)
 
 
 def _describe(exc: BaseException) -> str:
