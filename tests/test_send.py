@@ -383,3 +383,11 @@ def test_smtp_settings_errors_say_where(exported: Campaign, line: str, message: 
     assert result.exit_code == 1
     assert message in result.output
     assert f"letters/campaign.toml:{text.count(chr(10))}: error: " in result.output
+
+
+@pytest.mark.parametrize("args", [["--yes"], ["--dry-run"], ["--status"]])
+def test_a_missing_folder_is_a_clear_error(exported: Campaign, args: list[str]) -> None:
+    result = exported.run("send", *args, "nowhere")
+    assert result.exit_code == 1
+    assert "nowhere is not a folder" in result.output
+    assert not (exported.root / "nowhere").exists()

@@ -90,6 +90,8 @@ class Journal:
         self._lock = threading.Lock()
         self._lock_fd: int | None = None
         self.writable = not read_only
+        if not folder.is_dir():
+            raise CampaignError(f"{folder} is not a folder: give the folder an eml export wrote")
         if read_only:
             if not self.path.exists():
                 self.db: sqlite3.Connection | None = None
