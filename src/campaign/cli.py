@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -496,8 +497,18 @@ def send_command(
             password = click.prompt(f"Password for {config.username}", hide_input=True, err=True)
         count = len(plan.to_send) if limit is None else min(limit, len(plan.to_send))
         bar: Any = None
+        progress: Callable[[int], None] | None = None
         if sys.stderr.isatty():
-            bar = click.progressbar(length=count, label="Sending", file=sys.stderr, show_pos=True)
+            bar = click.progressbar(
+                length=count, label="Sending", file=sys.stderr, show_pos=True, show_eta=True,
+                item_show_func=lambda rate: rate,
+            )  # fmt: skip
+            started = time.monotonic()
+
+            def progress(n: int) -> None:
+                rate = (bar.pos + n) / max(time.monotonic() - started, 0.001)
+                bar.update(n, f"{rate * 60:.0f} letters/min")
+
         with bar or contextlib.nullcontext():
             sender = Sender(
                 plan,
@@ -506,7 +517,7 @@ def send_command(
                 journal,
                 limit=limit,
                 allow_edited=allow_edited,
-                progress=bar.update if bar else None,
+                progress=progress,
             )
             result = sender.run()
         counts, rows = send_status(folder, journal)

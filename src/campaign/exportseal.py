@@ -21,6 +21,9 @@ SEAL = ".campaign-export.json"
 FORMAT = "campaign-eml-export"
 VERSION = 1
 _LETTER = re.compile(r"[0-9]{6,}-[a-z0-9-]+\.eml")
+# What export writes: an ASCII address (IDN domains punycoded) and a Message-ID in brackets.
+_ADDRESS = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.-]+")
+_ID = re.compile(r"<[!-;=?-~]+>")
 _MESSAGE_ID = re.compile(rb"^Message-ID: (<[!-~]+>)\n", re.MULTILINE)
 _TO_ADDRESS = re.compile(rb"<([^<>\s]+)>\s*$")
 _TO_FIELD = re.compile(rb"^To: ((?:[^\n]*\n)(?:[ \t][^\n]*\n)*)", re.MULTILINE)
@@ -112,4 +115,6 @@ def load_seal(folder: Path) -> list[SealedLetter]:
     for letter in letters:
         if not _LETTER.fullmatch(letter.file):
             raise CampaignError(f"{path}: the export's seal names an odd file {letter.file!r}")
+        if not _ADDRESS.fullmatch(letter.to) or not _ID.fullmatch(letter.message_id):
+            raise CampaignError(f"{path}: the export's seal is damaged at {letter.file}")
     return letters
