@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-send clean
+.PHONY: demo test lint bench bench-pdf bench-send clean
 
 $(BIN)/campaign: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,pdf]'
 	touch $@
 
 demo: $(BIN)/campaign
@@ -39,6 +39,10 @@ bench: $(BENCH_VENV)/bin/mailmerge
 # mailmerge --no-dry-run and a one-connection smtplib floor. SEND_ARGS="--letters 200".
 bench-send: $(BENCH_VENV)/bin/mailmerge
 	$(BENCH_VENV)/bin/python bench/send.py $(SEND_ARGS)
+
+# PDF letters per second, one process and --jobs 2, and the 535 members of Congress.
+bench-pdf: $(BIN)/campaign
+	$(BIN)/python bench/pdf.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out

@@ -17,16 +17,18 @@ from click.testing import CliRunner, Result
 from campaign.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_ARTICLE = ROOT.parent / "shared" / "sources" / "article-287g-ig-report.txt"
+# ../shared beside the checkout, or wherever CAMPAIGN_SHARED says (a checkout kept elsewhere).
+SHARED = Path(os.environ.get("CAMPAIGN_SHARED") or ROOT.parent / "shared")
+SHARED_ARTICLE = SHARED / "sources" / "article-287g-ig-report.txt"
 DATE = "2026-11-27T09:00:00-05:00"
-SHARED_DATA = ROOT.parent / "shared" / "data" / "legislators-current.csv"
+SHARED_DATA = SHARED / "data" / "legislators-current.csv"
 
 # Tests on the real article and dataset skip in a checkout without ../shared; CI has it and
 # sets this, so those tests can never be skipped there unnoticed.
 if os.environ.get("CAMPAIGN_REQUIRE_SHARED") and not (
     SHARED_ARTICLE.is_file() and SHARED_DATA.is_file()
 ):
-    raise RuntimeError(f"CAMPAIGN_REQUIRE_SHARED is set but {ROOT.parent / 'shared'} is missing")
+    raise RuntimeError(f"CAMPAIGN_REQUIRE_SHARED is set but {SHARED} is missing")
 
 
 @dataclass

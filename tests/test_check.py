@@ -189,7 +189,7 @@ class TestCampaignData:
         line = len(path.read_text(encoding="utf-8").splitlines()) + 2
         with path.open("a", encoding="utf-8") as handle:
             handle.write(
-                '\n[unused]\npublisher = "P"\ntitle = "T"\nnumber = "N"\ndate = "D"\nurl = "U"\n'
+                '\n[unused]\npublisher = "P"\ntitle = "T"\nnumber = "N"\ndate = "D"\nurl = "https://u.example"\n'
             )
         result = sample.run("check")
         assert result.exit_code == 0

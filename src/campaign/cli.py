@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
-from campaign import __version__
+from campaign import __version__, formats
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.export import FORMATS, export
 from campaign.journal import Journal
 from campaign.message import InternalError
-from campaign.pipeline import FORMATS_WITHOUT_EMAIL, Job, Options, Seen, selector_row
+from campaign.pipeline import Job, Options, Seen, selector_row
 from campaign.send import Sender, describe_counts, make_plan, plan_text, summary_text, write_report
 from campaign.send import status as send_status
 from campaign.smtpconfig import SECURITY, load_smtp
@@ -143,7 +143,7 @@ def main() -> None:
     type=click.Choice(FORMATS),
     default="eml",
     show_default=True,
-    help="The export format to check for (csv, jsonl and txt accept recipients without email).",
+    help="The export format to check for (all but eml accept recipients without email).",
 )
 def check(
     campaign_dir: Path, recipients: Path | None, encoding: str, check_dns: bool, fmt: str
@@ -157,17 +157,22 @@ def check(
     Example:
       campaign check --campaign my-campaign
     """
-    options = _options(
-        campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
-    )
+    options = _options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     job = Job(options, _parse_date(None))
     problems = Problems()
     problems.extend(job.problems)
     count = 0
     seen = Seen()
+    printable = fmt in ("pdf", "pdf-combined") and job.usable
+    if printable:
+        from campaign.printing import print_problem  # only pdf needs WeasyPrint
     for row in job.rows():
         count += 1
-        problems.extend(job.row_problems(job.check_row(row, seen)))
+        recipient = job.check_row(row, seen)
+        # What export would refuse: a letter that fails to render, or cannot print.
+        if printable and not recipient.problems and (r := print_problem(job, recipient)):
+            recipient.problems.append(r)
+        problems.extend(job.row_problems(recipient))
     for duplicate in job.duplicates(seen).values():
         problems.error(job.file.display, duplicate.row.line, duplicate.message)
     _print_problems(problems)
@@ -237,7 +242,8 @@ def preview(
     type=click.Choice(FORMATS),
     default="eml",
     show_default=True,
-    help="eml: one message file each; csv: one spreadsheet; jsonl: lossless; txt: plain letters.",
+    help="eml: one message file each; csv: one spreadsheet; jsonl: lossless; txt: plain letters; "
+    "pdf: one printed letter each; pdf-combined: every letter in one PDF.",
 )
 @click.option(
     "--out",
@@ -289,9 +295,7 @@ def export_command(
       campaign export --format eml --out out/ --date 2026-11-27
       campaign export --format csv --out letters.csv
     """
-    options = _options(
-        campaign_dir, recipients, encoding, fmt not in FORMATS_WITHOUT_EMAIL, check_dns
-    )
+    options = _options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     if out is None:
         out = campaign_dir / "out"
     job = Job(options, _parse_date(date))

@@ -18,6 +18,11 @@ class CampaignError(Exception):
     """A problem the user can fix; its text is shown as is."""
 
 
+class LetterProblem(CampaignError):
+    """One recipient's letter cannot be made in this format (a PDF needs a missing glyph):
+    that row is refused, like a row that fails its checks; the others go on."""
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import difflib
 import io
 import os
-import re
 import unicodedata
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from campaign.errors import CampaignError, CampaignInvalid, LocatedError, Problems
+from campaign.committees import (
+    SALUTATION_TITLES,
+    Committee,
+    committee_columns,
+    read_committees,
+)
+from campaign.datasetcsv import read_csv
+from campaign.errors import CampaignError, CampaignInvalid, Problems
+from campaign.members import (
+    CHAMBERS,
+    OUTPUT_COLUMNS,
+    member_row,
+    member_title,
+    split_address,
+    text_problem,
+)
 from campaign.recipients import RecipientsFile
-from campaign.safety import describe, header_problem
 
 LEGISLATOR_COLUMNS = (
     "last_name",
@@ -30,50 +41,8 @@ LEGISLATOR_COLUMNS = (
     "contact_form",
     "bioguide_id",
 )
-COMMITTEE_COLUMNS = ("committee_id", "committee_name", "bioguide_id", "title")
-# The columns an import writes, in this order; a merge keeps any other column after them.
-OUTPUT_COLUMNS = (
-    "email",
-    "audience",
-    "title",
-    "first_name",
-    "last_name",
-    "full_name",
-    "chamber",
-    "state",
-    "district",
-    "party",
-    "office",
-    "city_line",
-    "phone",
-    "contact_form",
-    "bioguide_id",
-    "committees",
-    "committee_title",
-    "salutation_title",
-)
-CHAMBERS = {"sen": "senate", "rep": "house"}
-# Members the dataset lists as type 'rep' who are not Representatives: the House's own
-# directory and letters address them as Delegate or Resident Commissioner.
-DELEGATE_STATES = frozenset({"AS", "DC", "GU", "MP", "VI"})
-RESIDENT_COMMISSIONER_STATES = frozenset({"PR"})
-# Committee titles that, by congressional convention, replace Senator/Representative in the
-# salutation ("Dear Chairman Grassley:"). Ex Officio and Cochairman are not used that way.
-SALUTATION_TITLES = (
-    "Chairman",
-    "Chairwoman",
-    "Chair",
-    "Ranking Member",
-    "Vice Chairman",
-    "Vice Chairwoman",
-    "Vice Chair",
-)
-_ADDRESS = re.compile(
-    r"^(?P<office>.+?)[\s,;]+Washington,?\s+D\.?\s?C\.?,?\s+(?P<zip>\d{5}(?:-\d{4})?)$",
-    re.IGNORECASE,
-)
-_ZIP = {"senate": "20510", "house": "20515"}
-_NAME_FIELDS = ("full_name", "first_name", "last_name")
+# Read when present, to build a name the dataset leaves blank (a newly seated member).
+LEGISLATOR_OPTIONAL = ("middle_name", "suffix")
 
 
 @dataclass(frozen=True)
@@ -84,13 +53,6 @@ class Filters:
     states: tuple[str, ...] = ()
     parties: tuple[str, ...] = ()
     committees: tuple[str, ...] = ()
-
-
-@dataclass
-class Committee:
-    ident: str
-    name: str
-    titles: dict[str, str] = field(default_factory=dict)  # bioguide_id -> title ('' if none)
 
 
 @dataclass
@@ -107,183 +69,6 @@ class ImportResult:
     problems: Problems = field(default_factory=Problems)
 
 
-@dataclass
-class _Record:
-    line: int
-    values: dict[str, str]
-
-
-def _decode(path: Path, display: str) -> str:
-    if not path.is_file():
-        raise LocatedError(display, 0, "file not found")
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise LocatedError(
-            display, line, f"cannot decode the file as UTF-8 ({exc.reason})"
-        ) from None
-
-
-def _read_csv(
-    path: Path, display: str, required: tuple[str, ...], problems: Problems
-) -> Iterator[_Record]:
-    """Records by column name, each with the line it starts on; malformed ones are reported."""
-    reader = csv.reader(io.StringIO(_decode(path, display), newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader, [])]
-    except csv.Error as exc:
-        raise LocatedError(display, 1, f"unreadable header ({exc})") from None
-    if not header:
-        raise LocatedError(display, 1, "the file is empty: the first line must name the columns")
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise LocatedError(
-            display,
-            1,
-            f"missing required column{'s' * (len(missing) > 1)}: {', '.join(missing)} "
-            f"(needed: {', '.join(required)}; other columns, in any order, are ignored)",
-        )
-    twice = sorted({name for name in required if header.count(name) > 1})
-    if twice:
-        raise LocatedError(display, 1, f"column{'s' * (len(twice) > 1)} {', '.join(twice)} twice")
-    index = {name: header.index(name) for name in required}
-    while True:
-        start = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise LocatedError(display, start, f"unreadable record ({exc})") from None
-        if not fields:
-            continue
-        if len(fields) != len(header):
-            problems.warning(
-                display,
-                start,
-                f"skipped: the record has {len(fields)} fields but the header has {len(header)}",
-            )
-            continue
-        yield _Record(start, {name: fields[i] for name, i in index.items()})
-
-
-def read_committees(path: Path, display: str, wanted: Iterable[str]) -> list[Committee]:
-    """The wanted committees, in the order asked; an id matches that committee exactly.
-
-    A subcommittee (the parent's id plus two digits, e.g. SSJU01) is a committee of its own:
-    asking for SSJU does not bring in its subcommittees' members.
-    """
-    problems = Problems()
-    found: dict[str, Committee] = {}
-    for record in _read_csv(path, display, COMMITTEE_COLUMNS, problems):
-        v = record.values
-        ident = v["committee_id"].strip().upper()
-        committee = found.setdefault(ident, Committee(ident, " ".join(v["committee_name"].split())))
-        committee.titles.setdefault(v["bioguide_id"].strip(), " ".join(v["title"].split()))
-    committees = []
-    unknown = []
-    for ident in dict.fromkeys(w.strip().upper() for w in wanted):
-        if ident in found:
-            committees.append(found[ident])
-        else:
-            close = difflib.get_close_matches(ident, sorted(found), n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            unknown.append(f"{ident}{hint}")
-    if unknown:
-        raise CampaignError(f"{display} has no committee {'; '.join(unknown)}")
-    return committees
-
-
-def _text_problem(column: str, value: str) -> str | None:
-    """A line break or control character: never written, never cleaned silently."""
-    reason = header_problem(value) if column in _NAME_FIELDS else None
-    if reason:
-        return f"{column} {reason}"
-    for char in value:
-        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
-            return f"{column} contains {describe(char)}"
-    return None
-
-
-def split_address(address: str) -> tuple[str, str] | None:
-    """'511 Hart Senate Office Building Washington DC 20510' -> (office, 'Washington, DC 20510')."""
-    match = _ADDRESS.match(" ".join(address.split()))
-    if match is None:
-        return None
-    office = match.group("office").rstrip(" ,;")
-    return office, f"Washington, DC {match.group('zip')}"
-
-
-def member_title(chamber: str, state: str) -> str:
-    if chamber == "senate":
-        return "Senator"
-    if state in DELEGATE_STATES:
-        return "Delegate"
-    if state in RESIDENT_COMMISSIONER_STATES:
-        return "Resident Commissioner"
-    return "Representative"
-
-
-def _member(values: dict[str, str], audience: str) -> tuple[dict[str, str], list[str]]:
-    """One recipients row from one dataset row, or the reasons it would not make a letter."""
-    reasons = []
-    for column, value in values.items():
-        if reason := _text_problem(column, value):
-            reasons.append(reason)
-    if reasons:
-        return {}, reasons
-    v = {k: value.strip() for k, value in values.items()}
-    for column in ("full_name", "last_name", "bioguide_id", "state", "address"):
-        if not v[column]:
-            reasons.append(f"{column} is empty")
-    chamber = CHAMBERS.get(v["type"])
-    if chamber is None:
-        reasons.append(f"type {v['type']!r} is neither 'sen' nor 'rep'")
-    district = v["district"]
-    if chamber == "house":
-        if not district.isdigit():
-            reasons.append(f"district {district!r} is not a number (0 means at large)")
-        else:
-            district = str(int(district))
-    else:
-        district = ""
-    office = city_line = ""
-    if v["address"]:
-        parts = split_address(v["address"])
-        if parts is None:
-            reasons.append(f"address {v['address']!r} does not read as 'OFFICE Washington DC ZIP'")
-        else:
-            office, city_line = parts
-            expected = _ZIP.get(chamber or "")
-            zip_code = city_line.rsplit(" ", 1)[-1]
-            if expected and zip_code[:5] != expected:
-                reasons.append(
-                    f"address {v['address']!r} has ZIP {zip_code}, not the {chamber}'s {expected}"
-                )
-    if reasons or chamber is None:
-        return {}, reasons
-    row = dict.fromkeys(OUTPUT_COLUMNS, "")
-    row.update(
-        audience=audience,
-        title=member_title(chamber, v["state"].upper()),
-        first_name=v["first_name"],
-        last_name=v["last_name"],
-        full_name=v["full_name"],
-        chamber=chamber,
-        state=v["state"].upper(),
-        district=district,
-        party=v["party"],
-        office=office,
-        city_line=city_line,
-        phone=v["phone"],
-        contact_form=v["contact_form"],
-        bioguide_id=v["bioguide_id"],
-    )
-    return row, []
-
-
 def _selected(values: dict[str, str], filters: Filters, members: set[str] | None) -> bool:
     if filters.chamber and CHAMBERS.get(values["type"].strip()) != filters.chamber:
         return False
@@ -292,17 +77,6 @@ def _selected(values: dict[str, str], filters: Filters, members: set[str] | None
     if filters.parties and values["party"].strip().casefold() not in filters.parties:
         return False
     return members is None or values["bioguide_id"].strip() in members
-
-
-def _committee_columns(row: dict[str, str], committees: list[Committee]) -> None:
-    """committees, committee_title and salutation_title for the selected committees."""
-    bioguide = row["bioguide_id"]
-    sits = [c for c in committees if bioguide in c.titles]
-    titles = [c.titles[bioguide] for c in sits if c.titles[bioguide]]
-    leading = [t for t in titles if t in SALUTATION_TITLES]
-    row["committees"] = "; ".join(c.name for c in sits)
-    row["committee_title"] = (leading or titles or [""])[0]
-    row["salutation_title"] = leading[0] if leading else ""
 
 
 def read_legislators(
@@ -322,7 +96,7 @@ def read_legislators(
         members = {bioguide for c in committees for bioguide in c.titles}
     rows: list[dict[str, str]] = []
     seen: dict[str, int] = {}
-    records = list(_read_csv(path, display, LEGISLATOR_COLUMNS, problems))
+    records = list(read_csv(path, display, LEGISLATOR_COLUMNS, problems, LEGISLATOR_OPTIONAL))
     for field_name, wanted, actual in (
         ("state", filters.states, {r.values["state"].strip().upper() for r in records}),
         ("party", filters.parties, {r.values["party"].strip().casefold() for r in records}),
@@ -336,7 +110,7 @@ def read_legislators(
     for record in records:
         if not _selected(record.values, filters, members):
             continue
-        row, reasons = _member(record.values, audience)
+        row, reasons = member_row(record.values, audience)
         bioguide = row.get("bioguide_id", "")
         if bioguide in seen:
             reasons.append(f"bioguide_id {bioguide} repeats line {seen[bioguide]}")
@@ -350,7 +124,7 @@ def read_legislators(
             continue
         seen[bioguide] = record.line
         if committees is not None:
-            _committee_columns(row, committees)
+            committee_columns(row, committees)
         rows.append(row)
     return rows, problems
 
@@ -366,7 +140,7 @@ def sort_key(row: dict[str, str]) -> tuple[int, str, int, str, str, str]:
     return (
         chamber,
         row.get("state", ""),
-        int(district) if district.isdigit() else -1,
+        int(district) if district.isascii() and district.isdigit() else -1,
         _fold(row.get("last_name", "")),
         _fold(row.get("first_name", "")),
         row.get("bioguide_id", ""),
@@ -405,8 +179,13 @@ def _encode(header: list[str], rows: list[dict[str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a sibling temporary file, then rename it over ``path``: never a half-written file."""
+def write_atomically(path: Path, data: bytes, display: str | None = None) -> None:
+    """Write a sibling temporary file, then rename it over ``path``: never a half-written file.
+
+    A full disk (ENOSPC), a file-size limit (EFBIG, with SIGXFSZ ignored), a quota or any other
+    failure to write leaves ``path`` as it was, removes the temporary file, and is reported as
+    a CampaignError naming the file.
+    """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()  # left by a killed run of this same process id
@@ -419,9 +198,15 @@ def write_atomically(path: Path, data: bytes) -> None:
         if path.exists():
             os.chmod(temporary, path.stat().st_mode & 0o7777)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
+        if isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+            raise CampaignError(
+                f"cannot write {display or path}: {reason} ({len(data):,} bytes to write); "
+                f"nothing was changed: free some space or raise the limit, then run again"
+            ) from None
         raise
 
 
@@ -448,7 +233,7 @@ def import_legislators(
     if merge and replace:
         raise CampaignError("choose one of --merge and --replace")
     audience = audience.strip()
-    if not audience or (reason := _text_problem("audience", audience)):
+    if not audience or (reason := text_problem("audience", audience)):
         raise CampaignError(f"--audience {reason or 'is empty'}")
     if filters.committees and committees_file is None:
         raise CampaignError(
@@ -503,7 +288,7 @@ def import_legislators(
         output = sorted(rows, key=sort_key)
     data = _encode(header, output)
     if not (exists and out.read_bytes() == data):
-        write_atomically(out, data)
+        write_atomically(out, data, out_display)
         result.changed = True
     return result
 

@@ -18,11 +18,13 @@ from jinja2.exceptions import TemplateError
 from campaign import addressing
 from campaign.addresses import check_address
 from campaign.errors import CampaignError, Problems, did_you_mean
+from campaign.letterhead import print_problems
 from campaign.message import HEADER_LINE, Envelope, address, build, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
 from campaign.safety import body_problem, display_name_problem, header_problem, headers_safe
 from campaign.settings import Campaign, load_campaign
+from campaign.signatories import load_signatories, unlisted_uses
 from campaign.sources import quote_problem
 from campaign.templates import COMPUTED_FIELDS, TemplateChecker, Uses
 
@@ -83,7 +85,9 @@ class Job:
         self.date = letter_date(now)
         self.problems = Problems()
         self.campaign: Campaign = load_campaign(options.campaign_dir, options.campaign_display)
-        self.renderer = Renderer(self.campaign)
+        self.signatories, found = load_signatories(self.campaign.letters, self.campaign.display)
+        self.problems.extend(found)
+        self.renderer = Renderer(self.campaign, self.signatories)
         self.file = RecipientsFile(options.recipients, options.recipients_display, options.encoding)
         self.problems.extend(self.file.problems)
         self.uses: dict[str, Uses] = {}
@@ -120,6 +124,8 @@ class Job:
                 except TemplateError as exc:
                     self.problems.error(settings, c.audiences[name].line, str(exc))
         self.problems.extend(checker.problems)
+        self.problems.extend(unlisted_uses(self.signatories, checker.parsed, c.display))
+        self.problems.extend(print_problems(c))
         for key, citation in c.citations.items():
             if key not in cited:
                 self.problems.warning(
@@ -140,7 +146,8 @@ class Job:
                     continue
                 reason = quote_problem(quote.text, path)
                 if reason:
-                    self.problems.error(c.quotes_display, quote.line, f"quote '{key}': {reason}")
+                    line = quote.text_line or quote.line
+                    self.problems.error(c.quotes_display, line, f"quote '{key}': {reason}")
         for setting in ("sender_name", "sender_email", "reply_to", "name"):
             value = c.settings.get(setting)
             if isinstance(value, str) and (
@@ -294,7 +301,7 @@ class Job:
         errors = recipient.problems
         if not raw.strip():
             if self.options.needs_email:
-                errors.append("column 'email' is empty (formats csv, jsonl and txt need none)")
+                errors.append("column 'email' is empty (formats csv, jsonl, txt and pdf need none)")
             return
         if reason := header_problem(raw):
             errors.append(f"column 'email' {reason}")

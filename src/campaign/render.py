@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from campaign.errors import CampaignError
 from campaign.settings import Campaign, Citation, Quote
+from campaign.signatories import Signatories
 
 
 class RenderError(CampaignError):
@@ -371,8 +372,14 @@ class Letter:
 class Renderer:
     """Compiled templates for every audience of one campaign."""
 
-    def __init__(self, campaign: Campaign) -> None:
+    def __init__(self, campaign: Campaign, signatories: Signatories | None = None) -> None:
         self.campaign = campaign
+        # letters/signatories.csv: `signatories` and `signatory_list()` in every template.
+        self.signatories = Signatories() if signatories is None else signatories
+        self._signatory_list = {
+            False: self.signatories.text_block,
+            True: self.signatories.html_block,
+        }
         self.text_env = _make_env(campaign, html=False)
         self.html_env = _make_env(campaign, html=True)
         # Jinja's globals (range, dict, namespace, ...) are merged into each letter's context
@@ -410,6 +417,8 @@ class Renderer:
             "cite": notes.cite,
             "references": notes.references,
             "quote": notes.quote,
+            "signatories": self.signatories,
+            "signatory_list": self._signatory_list[notes.sources.html],
         }
 
     def subject(self, audience: str, recipient: dict[str, str], date: str) -> str:

@@ -12,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from campaign.errors import CampaignInvalid, Problems
 from campaign.safety import header_problem, invisible_problem
 from campaign.tomlfile import TomlFile
+from campaign.weburls import check_url, settings_links
 
 SETTINGS_FILE = "campaign.toml"
 CITATIONS_FILE = "citations.toml"
@@ -72,6 +73,7 @@ class Quote:
     source_url: str | None
     source_file: str | None
     line: int
+    text_line: int = 0  # the line of its text key, where a misquote is reported
 
     @property
     def attribution(self) -> str:
@@ -213,6 +215,7 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
                 f"[campaign] is missing required setting '{name}'",
             )
     ascii_forms = _header_settings(problems, settings_toml, settings)
+    settings_links(problems, settings_toml, settings)
 
     audiences: dict[str, Audience] = {}
     raw_audiences = settings_toml.data.get("audiences")
@@ -262,6 +265,8 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
     citations: dict[str, Citation] = {}
     citations_toml = TomlFile(letters / CITATIONS_FILE, f"{shown}/{CITATIONS_FILE}")
     for key, table in citations_toml.data.items():
+        if _bad_key(problems, citations_toml, key, "citation"):
+            continue
         if not isinstance(table, dict):
             problems.error(
                 citations_toml.display,
@@ -280,6 +285,7 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
         )
         if fields is None:
             continue
+        check_url(problems, citations_toml, fields["url"], "url", key, f"citation '{key}'")
         citations[key] = Citation(
             key=key,
             publisher=str(fields["publisher"]),
@@ -295,6 +301,8 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
     quotes: dict[str, Quote] = {}
     quotes_toml = TomlFile(letters / QUOTES_FILE, f"{shown}/{QUOTES_FILE}")
     for key, table in quotes_toml.data.items():
+        if _bad_key(problems, quotes_toml, key, "quote"):
+            continue
         if not isinstance(table, dict):
             problems.error(
                 quotes_toml.display,
@@ -307,6 +315,8 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
         )
         if fields is None:
             continue
+        url = fields["source_url"]
+        check_url(problems, quotes_toml, url, "source_url", key, f"quote '{key}'")
         quotes[key] = Quote(
             key=key,
             speaker=str(fields["speaker"]),
@@ -318,6 +328,7 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
             source_url=fields["source_url"],
             source_file=fields["source_file"],
             line=quotes_toml.table_line(key),
+            text_line=quotes_toml.key_line("text", key),
         )
 
     if problems.errors:
@@ -377,3 +388,15 @@ def _header_settings(
         else:
             found["message_id_domain"] = encoded
     return found
+
+
+def _bad_key(problems: Problems, toml: TomlFile, key: str, what: str) -> bool:
+    """A citation or quote key holding a control or invisible character: reported, skipped.
+
+    Keys are printed in messages and named in templates; an escape sequence in one would
+    reach the terminal.
+    """
+    reason = invisible_problem(key) or ("is empty" if not key.strip() else None)
+    if reason:
+        problems.error(toml.display, toml.table_line(key) or 1, f"{what} key {key!r} {reason}")
+    return reason is not None

@@ -113,6 +113,11 @@ class TemplateChecker:
         self._cycles: set[tuple[str, ...]] = set()
         self._root = campaign.letters.resolve()
 
+    @property
+    def parsed(self) -> dict[str, nodes.Template]:
+        """Every template read so far (includes too), by name: for checks of other modules."""
+        return {name: tree for name, tree in self._trees.items() if tree is not None}
+
     def _inside(self, path: Path) -> bool:
         return path.resolve().is_relative_to(self._root)
 
