@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-pdf clean
+.PHONY: demo test lint bench bench-pdf bench-send clean
 
 $(BIN)/campaign: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ $(BENCH_VENV)/bin/mailmerge: pyproject.toml
 
 bench: $(BENCH_VENV)/bin/mailmerge
 	$(BENCH_VENV)/bin/python bench/bench.py $(if $(N),--sizes $(N)) $(if $(RUNS),--runs $(RUNS)) $(BENCH_ARGS)
+
+# Sending 1,000 letters to a local server (instant, and 25 ms before every reply) against
+# mailmerge --no-dry-run and a one-connection smtplib floor. SEND_ARGS="--letters 200".
+bench-send: $(BENCH_VENV)/bin/mailmerge
+	$(BENCH_VENV)/bin/python bench/send.py $(SEND_ARGS)
 
 # PDF letters per second, one process and --jobs 2, and the 535 members of Congress.
 bench-pdf: $(BIN)/campaign

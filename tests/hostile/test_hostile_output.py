@@ -130,8 +130,11 @@ class TestCrashSafety:
 
         names = sorted(os.listdir(out))
         assert names == sorted(os.listdir(ref))
-        assert [n for n in names if not n.endswith(".eml")] == [".campaign-manifest"]
-        assert len(names) == count + 1
+        assert [n for n in names if not n.endswith(".eml")] == [
+            ".campaign-export.json",
+            ".campaign-manifest",
+        ]
+        assert len(names) == count + 2
         assert not [p for p in out.rglob("*") if p.is_dir() or ".campaign-tmp" in p.name]
         assert not stagings(out)
         parser = BytesParser(policy=compat32)
@@ -180,6 +183,7 @@ class TestExistingFiles:
         assert sample.run("export", "--date", DATE).exit_code == 0
         assert sample.run("export", "--date", "2027-01-01").exit_code == 0
         assert listing(out) == [
+            ".campaign-export.json",
             ".campaign-manifest",
             "000001-rivera-alex.eml",
             "000002-whitfield-dana.eml",
@@ -312,6 +316,7 @@ class TestUnusableOutputFolder:
         result = sample.run("export", "--date", DATE, "--out", "a/b/c")
         assert (result.exit_code, result.output) == (0, "Exported 2 letters (eml) to a/b/c\n")
         assert listing(sample.root / "a") == [
+            "b/c/.campaign-export.json",
             "b/c/.campaign-manifest",
             "b/c/000001-rivera-alex.eml",
             "b/c/000002-whitfield-dana.eml",
