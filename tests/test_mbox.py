@@ -119,27 +119,37 @@ class TestMbox:
                 assert read[header] == original[header]
             assert text_of(read) == text_of(original)
 
-    def test_from_lines_are_quoted_and_come_back(self, sample: Campaign) -> None:
-        """mboxrd: '>*From ' gets one more '>'; a mboxrd reader gets the .eml bytes back."""
+    def test_from_lines_come_back_unchanged(self, sample: Campaign) -> None:
+        """A body line 'From here on' (or '>From ...') reads back unchanged in any reader: the
+        message encodes its first character, so the mbox holds the .eml bytes as they are."""
         with_from_lines(sample)
         assert sample.run("export", "--date", DATE, "--out", "eml").exit_code == 0
         assert sample.run("export", "--format", "mbox", "--date", DATE).exit_code == 0
         path = sample.root / "out" / "letters.mbox"
         data = path.read_bytes()
         congress = 9  # the sample's congress letters
-        assert data.count(b"\n>From here on, we ask.\n") == congress
-        assert data.count(b"\n>>From the report too.\n") == congress
+        assert data.count(b"\n=46rom here on, we ask.\n") == congress
+        assert data.count(b"\n=3EFrom the report too.\n") == congress
+        assert b"\n>From" not in data and b"\n>>From" not in data
         assert data.count(b"\nFrom ") == 11  # the 12 From lines (the first starts the file)
         messages = python_mailbox(path)
         expected = emls(sample.root / "eml")
         assert len(messages) == 12
         for (_, message), eml in zip(messages, expected, strict=True):
-            assert unquote(message) == eml
-        body = parse(unquote(messages[0][1])).get_body(("plain",))
-        assert body is not None
-        lines = str(body.get_content()).splitlines()
-        assert "From here on, we ask." in lines
-        assert ">From the report too." in lines
+            assert message == eml
+        for index in range(congress):
+            body = parse(messages[index][1]).get_body(("plain",))
+            assert body is not None
+            lines = str(body.get_content()).splitlines()
+            assert "From here on, we ask." in lines
+            assert ">From the report too." in lines
+
+    def test_quoting_still_guards_other_from_lines(self) -> None:
+        """Bytes holding a raw '>*From ' line (not ours) still get mboxrd's extra '>'."""
+        from campaign.formats.mbox import quote
+
+        raw = b"Subject: x\n\nFrom a\n>From b\nnot From c\n"
+        assert quote(raw) == b"Subject: x\n\n>From a\n>>From b\nnot From c\n"
 
     @pytest.mark.skipif(
         shutil.which("mutt") is None and not os.environ.get("CAMPAIGN_REQUIRE_MUTT"),
@@ -163,8 +173,9 @@ class TestMbox:
             assert headers["To"] == str(original["To"])
             assert headers["Subject"] == str(original["Subject"])
         assert "Núñez-Ortiz" in shown
-        # mutt reads mbox as mboxo does: a quoted line keeps mboxrd's '>'.
-        assert shown.count("\n>From here on, we ask.\n") == 9
+        # The body lines that start 'From ' come back as written.
+        assert shown.count("\nFrom here on, we ask.\n") == 9
+        assert shown.count("\n>From the report too.\n") == 9
 
     def test_out_names_the_file(self, sample: Campaign) -> None:
         result = sample.run("export", "--format", "mbox", "--date", DATE, "--out", "all.mbox")

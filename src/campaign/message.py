@@ -163,6 +163,15 @@ class _LineCache(dict[str, bytes]):
 # so neither unique lines nor very long ones can grow it past about a megabyte.
 _QP_LINES = _LineCache(room=200_000)
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
+# A line that starts "From " (after any number of ">") is a message boundary to an mbox
+# reader, which quotes it with one more ">" or splits the message there. Its first character
+# goes out encoded (=46, =3E): the same text once decoded, and nothing along the way (an mbox
+# file, a mail program, a transfer agent) has a reason to touch the line.
+_FROM_LINE = re.compile(rb"^(?=>*From )(.)", re.MULTILINE)
+
+
+def _quote_from(match: re.Match[bytes]) -> bytes:
+    return b"=%02X" % match.group(1)[0]
 
 
 def _qp(text: str) -> bytes:
@@ -184,10 +193,13 @@ def _qp(text: str) -> bytes:
                     and "=" not in line
                     and not line.endswith(" ")
                     and line != "."
+                    and not line.lstrip(">").startswith("From ")
                 ):
                     qp = line.encode("ascii")  # what b2a_qp() gives: the line itself
                 else:
                     qp = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True)
+                    if b"From " in qp:  # also where b2a_qp's soft line breaks begin a line
+                        qp = _FROM_LINE.sub(_quote_from, qp)
                 cache.keep(line, qp)
                 found[index] = qp
     encoded = cast(list[bytes], found)
