@@ -16,6 +16,7 @@ from pathlib import Path
 
 from campaign.errors import CampaignError
 from campaign.message import InternalError, verify
+from campaign.movelog import JOURNAL
 
 SEAL = ".campaign-export.json"
 FORMAT = "campaign-eml-export"
@@ -94,6 +95,12 @@ def load_seal(folder: Path) -> list[SealedLetter]:
     path = folder / SEAL
     if not folder.is_dir():
         raise CampaignError(f"{folder} is not a folder: give the folder an eml export wrote")
+    if (folder / JOURNAL).exists():
+        # An export was stopped while it moved its letters in: old and new side by side.
+        raise CampaignError(
+            f"{folder}: an export into this folder was stopped before it finished moving its "
+            f"letters into place; run `campaign export --format eml --out {folder}` again first"
+        )
     try:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:

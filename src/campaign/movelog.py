@@ -98,7 +98,12 @@ def carry_out(folder: Path, staging: Path) -> None:
 
 def _names(staging: Path) -> Iterator[str]:
     with os.scandir(staging) as entries:
-        lists = sorted(e.name for e in entries if MOVE_LISTS.fullmatch(e.name))
+        # The letters first, in row order, then the other files (a rejects file, the seal
+        # `campaign send` trusts): the seal is in place only once every letter it names is.
+        lists = sorted(
+            (e.name for e in entries if MOVE_LISTS.fullmatch(e.name)),
+            key=lambda name: (name == ".extra", name),
+        )
     for listed in lists:
         yield from _lines(staging / listed)
 

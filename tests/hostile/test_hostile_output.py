@@ -447,6 +447,9 @@ def finish(process: subprocess.Popen[bytes]) -> str:
     return err.decode()
 
 
+SEAL = ".campaign-export.json"  # what an eml export writes for `campaign send`
+
+
 class TestConcurrentExports:
     """Two exports into one folder at once: the second waits for the first, or refuses."""
 
@@ -469,8 +472,11 @@ class TestConcurrentExports:
         flag.touch()
         assert finish(first) == finish(second) == f"Exported {count} letters (eml) to out\n"
         names = sorted(os.listdir(out))
-        assert len(names) == count + 1 and names[0] == ".campaign-manifest"
-        for name in names[1:]:  # every letter is the second export's
+        # The letters, the manifest, and the seal `campaign send` reads.
+        assert [n for n in names if n.startswith(".")] == [SEAL, ".campaign-manifest"]
+        letters = [n for n in names if not n.startswith(".")]
+        assert len(letters) == count
+        for name in letters:  # every letter is the second export's
             assert b"\nDate: Fri, 01 Jan 2027 00:00:00 +0000\n" in (out / name).read_bytes()
         assert sorted(os.listdir(tmp_path)) == [
             "go-1",
@@ -496,7 +502,7 @@ class TestConcurrentExports:
         )
         flag.touch()
         assert finish(first) == f"Exported {count} letters (eml) to out\n"
-        assert len(os.listdir(out)) == count + 1
+        assert len(os.listdir(out)) == count + 2  # the letters, the manifest and the seal
         assert b"\nDate: Fri, 27 Nov 2026" in (out / "000002-rivera1-alex.eml").read_bytes()
 
 
@@ -523,6 +529,12 @@ class TestKilledWhileMoving:
             if n.endswith(".eml")
         }
         assert len(dates) == 2  # half moved: old letters and new ones side by side
+        # `campaign send` refuses such a folder, whatever seal it holds.
+        from campaign.errors import CampaignError
+        from campaign.exportseal import load_seal
+
+        with pytest.raises(CampaignError, match="stopped before it finished moving"):
+            load_seal(out)
         # The next export to the folder, of another format, first completes the eml one.
         assert (
             finish(export_process(tmp_path, "out", "--format", "txt"))
@@ -536,7 +548,7 @@ class TestKilledWhileMoving:
         assert not (out / ".campaign-journal").exists()
         assert not stagings(out)
         listed = (out / ".campaign-manifest").read_text(encoding="utf-8").splitlines()
-        assert sorted(listed) == sorted(n for n in os.listdir(out) if not n.startswith("."))
+        assert sorted(listed) == sorted(n for n in os.listdir(out) if n != ".campaign-manifest")
 
 
 def limited_export(root: Path, limit: int, *args: str) -> subprocess.CompletedProcess[bytes]:
