@@ -9,15 +9,14 @@ from email.utils import format_datetime
 from functools import cached_property
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
-from jinja2.exceptions import TemplateError
+from email_validator import EmailNotValidError
 
 from campaign import addressing
 from campaign.addresses import check_address, duplicate_key
+from campaign.campaigncheck import check_campaign, check_columns
 from campaign.duplicates import Duplicate, Seen
 from campaign.errors import CampaignError, Problems, did_you_mean
 from campaign.fields import Record
-from campaign.letterhead import print_problems
 from campaign.message import HEADER_LINE, Envelope, address, build, make_envelope
 from campaign.recipients import REQUIRED_COLUMNS, RecipientsFile, Row
 from campaign.render import Letter, Renderer, RenderError
@@ -28,15 +27,12 @@ from campaign.safety import (
     headers_safe,
     is_blank,
 )
-from campaign.settings import Campaign, Citation, Quote, load_campaign
-from campaign.signatories import load_signatories, unlisted_uses
-from campaign.sources import quote_problem
-from campaign.templates import COMPUTED_FIELDS, COMPUTED_FROM, TemplateChecker, Uses
+from campaign.settings import Campaign, load_campaign
+from campaign.signatories import load_signatories
+from campaign.templates import COMPUTED_FIELDS, COMPUTED_FROM, Uses
 
 # Columns whose text goes into the To header (display name) besides the email itself.
 NAME_COLUMNS = ("first_name", "last_name", "full_name")
-# Settings that go into a mail header, held to the header rules (which include the body's).
-HEADER_SETTINGS = ("sender_name", "sender_email", "reply_to", "name")
 _BLANK_NOTE = (
     " (it holds only characters that show as nothing, such as fillers or zero-width spaces)"
 )
@@ -104,11 +100,13 @@ class Job:
             campaign_dir=options.campaign_dir,
         )
         self.problems.extend(self.file.problems)
-        self.uses: dict[str, Uses] = {}
         self._facts: dict[str, tuple[tuple[str, ...], bool]] = {}
         self._needs: dict[tuple[str, bool], frozenset[str]] = {}
-        self._check_campaign()
-        self._check_columns()
+        # The checks on the campaign as a whole, once, before any row (campaigncheck.py).
+        uses, found = check_campaign(self.campaign, self.renderer, self.signatories)
+        self.uses: dict[str, Uses] = uses
+        self.problems.extend(found)
+        self.problems.extend(check_columns(self.file, self.uses, options.needs_email))
 
     @cached_property
     def envelope(self) -> Envelope:
@@ -121,116 +119,6 @@ class Job:
             self.campaign.message_id_domain,
             self.campaign.ident,
         )
-
-    # -- campaign-wide checks ---------------------------------------------------------------
-
-    def _check_campaign(self) -> None:
-        c = self.campaign
-        settings = c.settings_file.display
-        checker = TemplateChecker(c, self.renderer)
-        cited: set[str] = set()
-        for name in c.audiences:
-            uses = checker.audience(name)
-            self.uses[name] = uses
-            cited.update(uses.cites)
-            if uses.ok:
-                try:
-                    self.renderer.compile(name)
-                except TemplateError as exc:
-                    if uses.names_ok:  # else already reported where the template names it
-                        self.problems.error(settings, c.audiences[name].line, str(exc))
-        self.problems.extend(checker.problems)
-        self.problems.extend(unlisted_uses(self.signatories, checker.parsed, c.display))
-        self.problems.extend(print_problems(c))
-        for key, citation in c.citations.items():
-            if key not in cited:
-                self.problems.warning(
-                    c.citations_display,
-                    citation.line,
-                    f"citation '{key}' is never cited by any template",
-                )
-        for key, quote in c.quotes.items():
-            if quote.source_file:
-                path = c.letters / quote.source_file
-                if not path.is_file():
-                    self.problems.warning(
-                        c.quotes_display,
-                        quote.line,
-                        f"quote '{key}': source_file {quote.source_file} not found "
-                        f"(looked for {path.absolute()}); "
-                        "the quote was not verified against its source",
-                    )
-                    continue
-                reason = quote_problem(quote.text, path)
-                if reason:
-                    line = quote.text_line or quote.line
-                    self.problems.error(c.quotes_display, line, f"quote '{key}': {reason}")
-        self._check_campaign_text()
-        for setting in HEADER_SETTINGS:
-            value = c.settings.get(setting)
-            if isinstance(value, str) and (
-                (reason := header_problem(value))
-                or (setting == "sender_name" and (reason := display_name_problem(value)))
-            ):
-                self.problems.error(
-                    settings, c.settings_file.key_line(setting, "campaign"), f"{setting} {reason}"
-                )
-        for setting in ("sender_email", "reply_to"):
-            value = c.settings.get(setting)
-            if isinstance(value, str) and value:
-                try:
-                    validate_email(value, check_deliverability=False, allow_smtputf8=False)
-                except EmailNotValidError as exc:
-                    self.problems.error(
-                        settings,
-                        c.settings_file.key_line(setting, "campaign"),
-                        f"{setting} {value!r} is not a valid address: {exc}",
-                    )
-
-    def _check_campaign_text(self) -> None:
-        """The campaign's own text that reaches letters: held to the rules for row values."""
-        c = self.campaign
-        for setting, value in c.settings.items():
-            if (
-                setting not in HEADER_SETTINGS
-                and isinstance(value, str)
-                and (reason := body_problem(value))
-            ):
-                line = c.settings_file.key_line(setting, "campaign")
-                self.problems.error(c.settings_file.display, line, f"{setting} {reason}")
-        tables: list[tuple[str, str, dict[str, Citation] | dict[str, Quote]]] = [
-            (c.citations_display, "citation", c.citations),
-            (c.quotes_display, "quote", c.quotes),
-        ]
-        for display, kind, entries in tables:
-            for key, entry in entries.items():
-                for name, value in vars(entry).items():
-                    if isinstance(value, str) and (reason := body_problem(value)):
-                        self.problems.error(display, entry.line, f"{kind} '{key}': {name} {reason}")
-
-    def _check_columns(self) -> None:
-        f = self.file
-        required = tuple(c for c in REQUIRED_COLUMNS if self.options.needs_email or c != "email")
-        missing = f.missing_columns(required)
-        if missing:
-            self.problems.error(
-                f.display,
-                f.header_line,
-                f"missing required column{'s' if len(missing) > 1 else ''}: "
-                + ", ".join(missing)
-                + f" (the header has: {', '.join(f.header)})",
-            )
-        available = set(f.header) | set(COMPUTED_FIELDS)
-        for uses in self.uses.values():
-            for column, (path, line) in {**uses.fields, **uses.subject_fields}.items():
-                if column not in available:
-                    self.problems.error(
-                        path,
-                        line,
-                        f"recipient.{column}: {f.display} has no column '{column}'"
-                        + did_you_mean(column, available),
-                    )
-                    available.add(column)  # one report per column is enough
 
     @property
     def usable(self) -> bool:

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from campaign.errors import CampaignInvalid, Problems
-from campaign.safety import header_problem, invisible_problem
+from campaign.headersettings import header_settings
+from campaign.safety import invisible_problem
 from campaign.tomlfile import TomlFile
 from campaign.weburls import check_url, settings_links
 
@@ -33,9 +32,6 @@ AUDIENCE_FIELDS = ("template", "subject")
 AUDIENCE_OPTIONAL = ("html_template",)
 CAMPAIGN_REQUIRED = ("name", "sender_name", "sender_email")
 CAMPAIGN_OPTIONAL = ("id", "reply_to", "message_id_domain")
-_HOSTNAME = re.compile(
-    r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-)
 
 
 @dataclass(frozen=True)
@@ -214,7 +210,7 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
                 settings_toml.table_line("campaign") or 1,
                 f"[campaign] is missing required setting '{name}'",
             )
-    ascii_forms = _header_settings(problems, settings_toml, settings)
+    ascii_forms = header_settings(problems, settings_toml, settings)
     settings_links(problems, settings_toml, settings)
 
     audiences: dict[str, Audience] = {}
@@ -345,49 +341,6 @@ def load_campaign(campaign_dir: Path, display_dir: str) -> Campaign:
         quotes_display=quotes_toml.display,
         ascii=ascii_forms,
     )
-
-
-def _header_settings(
-    problems: Problems, toml: TomlFile, settings: dict[str, Any]
-) -> dict[str, str]:
-    """Check the settings that go into every message's headers; their ASCII forms.
-
-    An IDN domain is encoded (punycode) the way the recipients' domains are; a header can hold
-    nothing else. A value that cannot be encoded is an error here, not a traceback later.
-    """
-    found: dict[str, str] = {}
-    for name in ("sender_email", "reply_to"):
-        value = settings.get(name)
-        if not isinstance(value, str) or not value:
-            continue
-        line = toml.key_line(name, "campaign")
-        if reason := header_problem(value):
-            problems.error(toml.display, line, f"{name} {reason}")
-            continue
-        try:
-            checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
-        except EmailNotValidError as exc:
-            problems.error(toml.display, line, f"{name} {value!r} is not a valid address: {exc}")
-            continue
-        if not value.isascii():  # an ASCII address is kept exactly as written
-            found[name] = checked.ascii_email or value
-    domain = settings.get("message_id_domain")
-    if isinstance(domain, str) and domain:
-        line = toml.key_line("message_id_domain", "campaign")
-        try:
-            encoded = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            encoded = ""
-        if not _HOSTNAME.match(encoded) or len(encoded) > 253:
-            problems.error(
-                toml.display,
-                line,
-                f"message_id_domain {domain!r} is not a domain name (letters, digits, hyphens "
-                "and dots, e.g. coalition.example.org)",
-            )
-        else:
-            found["message_id_domain"] = encoded
-    return found
 
 
 def _bad_key(problems: Problems, toml: TomlFile, key: str, what: str) -> bool:
