@@ -20,7 +20,7 @@ from typing import TextIO
 
 from campaign import parallel
 from campaign.errors import CampaignError, CampaignInvalid, LetterProblem, Problems
-from campaign.exportseal import stage_seal
+from campaign.exportseal import SEAL, write_seal
 from campaign.formats import FORMATS, REGISTRY, Format, file_name, get
 from campaign.formats.spreadsheet import csv_record
 from campaign.inputs import Inputs
@@ -130,7 +130,8 @@ def export(
             output.write(rejects_name, rejects_rows(job, rejected))
             result.rejects = folder / rejects_name
         if fmt.name == "eml":
-            output.write(*stage_seal(output.staging, output.staged(), job.now.isoformat()))
+            with output.open_binary(SEAL) as handle:
+                write_seal(handle, output.staging, output.staged(), job.now.isoformat())
         conflicts, count = output.conflicts()
         if conflicts:
             shown = ", ".join(str(folder / n) for n in conflicts)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from campaign.errors import CampaignError
 from campaign.message import InternalError, verify
@@ -69,25 +70,28 @@ def seal_letter(folder: Path, name: str) -> SealedLetter:
     return SealedLetter(name, hashlib.sha256(data).hexdigest(), to, message_id)
 
 
-def seal_bytes(folder: Path, names: Iterable[str], date: str) -> bytes:
-    """The seal for the letters ``names`` in ``folder`` (one JSON object, a line per letter).
+def write_seal(handle: BinaryIO, folder: Path, names: Iterable[str], date: str) -> None:
+    """Write the seal for the ``.eml`` letters among ``names`` in ``folder``: one JSON object,
+    a line per letter, streamed, so that it costs no memory per letter.
 
     ``date`` is the export's --date, so the same export gives the same seal byte for byte.
     """
-    lines = [
-        json.dumps(
-            {"file": s.file, "sha256": s.sha256, "to": s.to, "message_id": s.message_id},
-            ensure_ascii=True,
-        )
-        for s in (seal_letter(folder, name) for name in names)
-    ]
     head = json.dumps({"format": FORMAT, "version": VERSION, "date": date})[:-1]
-    return (head + ', "letters": [\n' + ",\n".join(lines) + "\n]}\n").encode("ascii")
-
-
-def stage_seal(staging: Path, names: Iterable[str], date: str) -> tuple[str, bytes]:
-    """(file name, bytes) of the seal for the ``.eml`` letters among ``names`` in ``staging``."""
-    return SEAL, seal_bytes(staging, (n for n in names if n.endswith(".eml")), date)
+    handle.write((head + ', "letters": [').encode("ascii"))
+    separator = b"\n"
+    for name in names:
+        if not name.endswith(".eml"):
+            continue
+        sealed = seal_letter(folder, name)
+        record = {
+            "file": sealed.file,
+            "sha256": sealed.sha256,
+            "to": sealed.to,
+            "message_id": sealed.message_id,
+        }
+        handle.write(separator + json.dumps(record, ensure_ascii=True).encode("ascii"))
+        separator = b",\n"
+    handle.write(b"\n]}\n")
 
 
 def load_seal(folder: Path) -> list[SealedLetter]:
