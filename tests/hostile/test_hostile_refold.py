@@ -163,3 +163,18 @@ class TestGeneratedNames:
         mini(sample, rows)
         for path in exported(sample, "--skip-invalid"):
             assert_survives(path.read_bytes())
+
+
+class TestRefoldShape:
+    """The re-fold check decides a shape of name once: the shape decides as the name would."""
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.text(
+            alphabet=st.sampled_from(list("aZ9 .()[]\"\\éñ€中😀-'")), min_size=1, max_size=90
+        ).filter(lambda s: not s.isascii() and s.strip() == s and "  " not in s)
+    )
+    def test_shape_decides_as_the_name(self, name: str) -> None:
+        from campaign.safety import _shape, _survives_refold
+
+        assert _survives_refold.__wrapped__(_shape(name)) == _survives_refold.__wrapped__(name)
