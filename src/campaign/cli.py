@@ -8,19 +8,24 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from campaign import __version__, formats
 from campaign.errors import CampaignError, CampaignInvalid, Problems
-from campaign.export import FORMATS, export
+from campaign.formats import FORMATS
 from campaign.journal import Journal
 from campaign.message import InternalError
-from campaign.pipeline import Job, Options, Seen, selector_row
 from campaign.send import Sender, describe_counts, make_plan, plan_text, summary_text, write_report
 from campaign.send import status as send_status
 from campaign.smtpconfig import SECURITY, load_smtp
+
+if TYPE_CHECKING:
+    from campaign.pipeline import Options
+
+# The rendering pipeline (Jinja2, email-validator) is imported by the commands that render, so
+# `send` and `--help` start without it.
 
 
 class CampaignGroup(click.Group):
@@ -114,6 +119,8 @@ def campaign_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _options(
     campaign_dir: Path, recipients: Path | None, encoding: str, needs_email: bool, dns: bool = False
 ) -> Options:
+    from campaign.pipeline import Options
+
     path = recipients if recipients is not None else campaign_dir / "recipients.csv"
     return Options(
         campaign_dir=campaign_dir,
@@ -162,6 +169,8 @@ def check(
     Example:
       campaign check --campaign my-campaign
     """
+    from campaign.pipeline import Job, Seen
+
     options = _options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     job = Job(options, _parse_date(None))
     if not job.usable:
@@ -243,6 +252,8 @@ def preview(
         return
     if open_browser:
         raise click.UsageError("--open goes with --serve")
+    from campaign.pipeline import Job, selector_row
+
     job = Job(_options(campaign_dir, recipients, encoding, needs_email=False), _parse_date(date))
     if not job.usable:
         raise CampaignInvalid(job.problems)
@@ -352,6 +363,9 @@ def export_command(
       campaign export --format eml --out out/ --date 2026-11-27
       campaign export --format csv --out letters.csv
     """
+    from campaign.export import export
+    from campaign.pipeline import Job
+
     options = _options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     if out is None:
         out = campaign_dir / "out"

@@ -48,15 +48,23 @@ def _names(names: list[str]) -> str:
     return ", ".join(names[:SHOWN]) + more
 
 
-def letter_bytes(folder: Path, letter: SealedLetter, allow_edited: bool) -> bytes:
-    """The bytes to send for ``letter``: the exported ones, or edited ones that read back."""
+def letter_bytes(folder: Path, letter: SealedLetter, allow_edited: bool) -> tuple[bytes, str]:
+    """The bytes to send for ``letter`` and their SHA-256: the exported ones, or edited ones
+    that read back.
+
+    Bytes with the seal's hash are the ones the export read back before it sealed them; only
+    edited bytes are read back again here.
+    """
     try:
         data = (folder / letter.file).read_bytes()
     except FileNotFoundError:
         raise CampaignError(
             f"{folder / letter.file} is missing: {folder} is not a complete export (export again)"
         ) from None
-    if hashlib.sha256(data).hexdigest() != letter.sha256 and not allow_edited:
+    digest = hashlib.sha256(data).hexdigest()
+    if digest == letter.sha256:
+        return data, digest
+    if not allow_edited:
         raise CampaignError(f"{folder / letter.file} was changed since the export")
     try:
         to, message_id = read_back(data)
@@ -70,7 +78,7 @@ def letter_bytes(folder: Path, letter: SealedLetter, allow_edited: bool) -> byte
             f"{folder / letter.file}: its To or Message-ID do not match the export's seal: "
             "export it again"
         )
-    return data
+    return data, digest
 
 
 def make_plan(folder: Path, journal: Journal, *, allow_edited: bool, retry_unknown: bool) -> Plan:
@@ -287,14 +295,14 @@ class Sender:
 
     def _send_one(self, session: Session, letter: SealedLetter) -> Outcome | None:
         try:
-            data = letter_bytes(self.plan.folder, letter, self.allow_edited)
+            data, digest = letter_bytes(self.plan.folder, letter, self.allow_edited)
         except CampaignError as exc:
             self._halt(str(exc))
             return None
         started = now()
 
         def claim() -> int:
-            return self.journal.claim(letter.message_id, hashlib.sha256(data).hexdigest(), started)
+            return self.journal.claim(letter.message_id, digest, started)
 
         try:
             outcome, attempt = session.deliver(self.config.envelope_sender, letter.to, data, claim)
