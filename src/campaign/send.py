@@ -7,6 +7,7 @@ deferred letter is retried with a doubling delay within the run, and again by th
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import heapq
@@ -143,6 +144,16 @@ class RateLimit:
         return False
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A letter claimed in the journal (attempt ``attempt``), its bytes read, not yet sent."""
+
+    letter: SealedLetter
+    tries: int
+    data: bytes
+    attempt: int
+
+
 @dataclass
 class Result:
     counts: dict[str, int] = field(
@@ -181,12 +192,13 @@ class Sender:
         self.result = Result()
         self.rate = RateLimit(config.rate, journal.recent_starts(now() - 60))
         self.lost_workers = 0
+        self.workers = min(config.connections, max(1, self.total))
         self.context: ssl.SSLContext | None = None
 
     def run(self) -> Result:
         workers = [
             threading.Thread(target=self._worker, name=f"smtp-{n}", daemon=True)
-            for n in range(min(self.config.connections, max(1, self.total)))
+            for n in range(self.workers)
         ]
         for worker in workers:
             worker.start()
@@ -205,21 +217,26 @@ class Sender:
 
     # -- the queue ------------------------------------------------------------------------------
 
-    def _take(self) -> tuple[SealedLetter, int] | None:
+    def _take(self, most: int) -> list[tuple[SealedLetter, int]]:
+        """Up to ``most`` letters that are due, waiting for the first; [] when all is done."""
         with self.cond:
             while not self.stop.is_set():
                 if self.queue:
                     due = self.queue[0][0] - now()
-                    if due <= 0:
-                        _, _, letter, tries = heapq.heappop(self.queue)
-                        self.busy += 1
-                        return letter, tries
+                    if due <= 0:  # a fair share, so that every connection has work
+                        most = min(most, -(-len(self.queue) // self.workers))
+                        taken: list[tuple[SealedLetter, int]] = []
+                        while self.queue and len(taken) < most and self.queue[0][0] <= now():
+                            _, _, letter, tries = heapq.heappop(self.queue)
+                            taken.append((letter, tries))
+                        self.busy += len(taken)
+                        return taken
                     self.cond.wait(due)
                 elif self.busy:
                     self.cond.wait()
                 else:
-                    return None
-        return None
+                    return []
+        return []
 
     def _done(self, letter: SealedLetter, tries: int, outcome: Outcome | None) -> None:
         """Book a finished attempt; a deferred letter with retries left goes back in line."""
@@ -268,50 +285,65 @@ class Sender:
                     return None
         return None
 
+    def _claim(self, taken: list[tuple[SealedLetter, int]]) -> list[Claimed] | None:
+        """Read the letters and claim them in one durable transaction; None (each put back
+        untried) when the run must stop."""
+        try:
+            read = [(letter, tries, *letter_bytes(self.plan.folder, letter, self.allow_edited))
+                    for letter, tries in taken]  # fmt: skip
+            attempts = self.journal.claim([(r[0].message_id, r[3]) for r in read], now())
+        except CampaignError as exc:  # an edited or missing letter, or JournalFailed
+            self._halt(str(exc))
+            for letter, tries in taken:
+                self._done(letter, tries, None)
+            return None
+        return [Claimed(r[0], r[1], r[2], a) for r, a in zip(read, attempts, strict=True)]
+
     def _worker(self) -> None:
         session: Session | None = None
+        claimed: deque[Claimed] = deque()
         try:
-            while (item := self._take()) is not None:
-                letter, tries = item
+            while True:
+                if not claimed:
+                    taken = self._take(self.journal.batch)
+                    batch = self._claim(taken) if taken else None
+                    if batch is None:
+                        return
+                    claimed.extend(batch)
                 if session is None:
                     session = self._connect()
                     if session is None:
-                        self._done(letter, tries, None)
                         return
                 if not self.rate.acquire(self.stop):
-                    self._done(letter, tries, None)
                     return
-                outcome = self._send_one(session, letter)
+                item = claimed.popleft()
+                outcome = self._send_one(session, item)
                 if outcome is None:
-                    self._done(letter, tries, None)
+                    self._done(item.letter, item.tries, None)
                     return
                 if not outcome.keep_connection:
                     session.close()
                     session = None
-                self._done(letter, tries, outcome)
+                self._done(item.letter, item.tries, outcome)
         finally:
+            for item in claimed:  # claimed but not started: as they were, back in line
+                with contextlib.suppress(JournalFailed):
+                    self.journal.release(item.letter.message_id, item.attempt)
+                self._done(item.letter, item.tries, None)
             if session is not None:
                 session.close()
 
-    def _send_one(self, session: Session, letter: SealedLetter) -> Outcome | None:
-        try:
-            data, digest = letter_bytes(self.plan.folder, letter, self.allow_edited)
-        except CampaignError as exc:
-            self._halt(str(exc))
-            return None
-        started = now()
+    def _send_one(self, session: Session, item: Claimed) -> Outcome | None:
+        letter = item.letter
 
-        def claim() -> int:
-            return self.journal.claim(letter.message_id, digest, started)
+        def start() -> int:
+            self.journal.start(item.attempt, now())
+            return item.attempt
 
         try:
-            outcome, attempt = session.deliver(self.config.envelope_sender, letter.to, data, claim)
-            if attempt:
-                self.journal.record(letter.message_id, outcome.state, outcome.reply, now(), attempt)
-            else:
-                self.journal.record(
-                    letter.message_id, outcome.state, outcome.reply, now(), started=started
-                )
+            outcome, _ = session.deliver(self.config.envelope_sender, letter.to, item.data, start)
+            state, reply = outcome.state, outcome.reply
+            self.journal.record(letter.message_id, state, reply, now(), item.attempt)
         except JournalFailed as exc:
             self._halt(str(exc))
             return None
