@@ -17,8 +17,9 @@ from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.formats import FORMATS
 from campaign.journal import Journal
 from campaign.message import InternalError
-from campaign.send import Sender, describe_counts, make_plan, plan_text, summary_text, write_report
-from campaign.send import status as send_status
+from campaign.send import Sender, make_plan
+from campaign.sendreport import describe_counts, plan_text, summary_text, write_report
+from campaign.sendreport import status as send_status
 from campaign.smtpconfig import SECURITY, load_smtp
 
 if TYPE_CHECKING:
