@@ -6,10 +6,18 @@ mail queue never loses a message. A run that finds a letter still ``sending`` kn
 run died between DATA and the reply: that letter is ``unknown`` (it may have been delivered).
 WAL mode, synchronous=FULL, the schema version in ``PRAGMA user_version``.
 
+Claims are made a few letters ahead: one durable transaction marks a small batch ``sending``
+(each with an attempt row ``claimed``, stamped with the kernel's boot id), and right before a
+letter's message goes out its attempt becomes ``sending`` in a commit that is written but not
+fsynced. A killed process loses nothing it wrote (the kernel still holds it), so the next run
+on the same boot knows exactly which claimed letters never reached DATA and sends them again;
+after a reboot (a power loss may have dropped unsynced commits) every claimed letter without an
+outcome is ``unknown``. Without a boot id the batch is one letter and every claim is fsynced.
+
 State changes go through one writer thread that commits whatever is waiting in one transaction
 (a group commit: one fsync for many connections' claims). A claim waits until it is on disk;
-an outcome does not: it is on disk with the next commit, and if the process dies first the
-letter reads ``unknown`` (after DATA) or stays as it was (before DATA): never a resend of a
+a start mark waits until it is written; an outcome does not wait: if the process dies first
+the letter reads ``unknown`` (after DATA) or is sent again (before DATA): never a resend of a
 letter the server may have taken.
 """
 
@@ -35,6 +43,8 @@ JOURNAL = ".campaign-send.sqlite"
 LOCK = ".campaign-send.lock"
 SCHEMA_VERSION = 1
 LINGER = 0.05  # seconds an outcome may wait for company before it is committed
+CLAIM_AHEAD = 8  # letters one connection claims in one durable transaction
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 STATES = ("pending", "sending", "sent", "failed", "deferred", "unknown")
 _SCHEMA = """
 CREATE TABLE letters (
@@ -76,6 +86,16 @@ def _stamp(moment: float) -> str:
 
 
 Statement = tuple[str, tuple[object, ...]]
+Submission = tuple[list[Statement], threading.Event | None, bool]  # statements, done, durable
+
+
+def boot_id() -> str:
+    """This boot of the kernel ('' when unknown): unsynced writes survive a killed process,
+    not a reboot."""
+    try:
+        return BOOT_ID.read_text(encoding="ascii").strip()[:64]
+    except OSError:
+        return ""
 
 
 class JournalFailed(CampaignError):
@@ -126,8 +146,9 @@ class Journal:
             self.close()
             raise CampaignError(f"{self.path}: cannot open the send journal ({exc})") from None
         self._attempt_ids = itertools.count(int(last) + 1)
-        self._pending: queue.SimpleQueue[tuple[list[Statement], threading.Event | None] | None]
-        self._pending = queue.SimpleQueue()
+        self.boot = boot_id()
+        self._synchronous = "FULL"
+        self._pending: queue.SimpleQueue[Submission | None] = queue.SimpleQueue()
         self._failure: str = ""
         self._writer = threading.Thread(target=self._write_loop, name="journal", daemon=True)
         self._writer.start()
@@ -154,9 +175,15 @@ class Journal:
             self._lock_fd = None
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; ``durable``: fsynced at the commit (and with it every commit
+        written before), else only written."""
         assert self.db is not None
         with self._lock:
+            synchronous = "FULL" if durable else "NORMAL"
+            if synchronous != self._synchronous and not self.db.in_transaction:
+                self.db.execute(f"PRAGMA synchronous={synchronous}")
+                self._synchronous = synchronous
             if self.db.in_transaction:
                 yield self.db
                 return
@@ -180,7 +207,7 @@ class Journal:
             # that halves the syncs); a claim, a flush or a full batch goes at once.
             deadline = time.monotonic() + LINGER
             while not stop:
-                waiting = any(done is not None for _, done in batch)
+                waiting = any(done is not None for _, done, _ in batch)
                 remaining = 0.0 if waiting else deadline - time.monotonic()
                 try:
                     item = self._pending.get(timeout=remaining) if remaining > 0 else None
@@ -193,20 +220,21 @@ class Journal:
                     break
                 batch.append(item)
             if not self._failure:
+                durable = any(durable for _, _, durable in batch)
                 try:
-                    with self._transaction() as db:
-                        for statements, _ in batch:
+                    with self._transaction(durable) as db:
+                        for statements, _, _ in batch:
                             for sql, params in statements:
                                 db.execute(sql, params)
                 except sqlite3.Error as exc:
                     self._failure = f"cannot write the send journal {self.path}: {exc}"
-            for _, done in batch:
+            for _, done, _ in batch:
                 if done is not None:
                     done.set()
 
-    def _submit(self, statements: list[Statement], wait: bool) -> None:
+    def _submit(self, statements: list[Statement], wait: bool, durable: bool = True) -> None:
         done = threading.Event() if wait else None
-        self._pending.put((statements, done))
+        self._pending.put((statements, done, durable))
         if done is not None:
             done.wait()
         if self._failure:
@@ -216,6 +244,13 @@ class Journal:
         """Wait until every state change submitted so far is on disk."""
         if self.writable and self.db is not None:
             self._submit([], wait=True)
+            # Commits made at synchronous=NORMAL are written, not yet synced: sync the WAL.
+            with contextlib.suppress(FileNotFoundError):
+                descriptor = os.open(f"{self.path}-wal", os.O_RDONLY)
+                try:
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -235,7 +270,9 @@ class Journal:
             return []
         with self._lock:
             rows = self.db.execute(
-                "SELECT started FROM attempts WHERE started >= ? ORDER BY started", (since,)
+                "SELECT started FROM attempts WHERE started >= ? AND state != 'released' "
+                "ORDER BY started",
+                (since,),
             ).fetchall()
         return [float(r[0]) for r in rows]
 
@@ -247,6 +284,18 @@ class Journal:
         Returns how many letters were found ``sending``.
         """
         with self._transaction() as db:
+            if self.boot:  # claimed by a run that died on this boot, never started: not sent
+                db.execute(
+                    "UPDATE letters SET state = 'pending', attempts = attempts - 1 "
+                    "WHERE state = 'sending' AND message_id IN (SELECT message_id FROM attempts "
+                    "WHERE state = 'claimed' AND reply = ?)",
+                    (self._claim_mark,),
+                )
+                db.execute(
+                    "UPDATE attempts SET state = 'released', reply = 'claimed, never started' "
+                    "WHERE state = 'claimed' AND reply = ?",
+                    (self._claim_mark,),
+                )
             stuck = db.execute(
                 "UPDATE letters SET state = 'unknown', updated = ?, "
                 "reply = 'interrupted after DATA, before the reply: may have been delivered' "
@@ -255,7 +304,7 @@ class Journal:
             ).rowcount
             db.execute(
                 "UPDATE attempts SET state = 'unknown', reply = 'interrupted' "
-                "WHERE state = 'sending'"
+                "WHERE state IN ('sending', 'claimed')"
             )
             db.executemany(
                 "INSERT INTO letters (message_id, file, sha256, recipient, state, updated) "
@@ -266,60 +315,88 @@ class Journal:
             )
         return int(stuck)
 
-    def claim(self, message_id: str, sha256: str, now: float) -> int:
-        """Mark a letter as being sent, on disk, before its DATA goes out; the attempt's id."""
-        attempt = next(self._attempt_ids)
-        self._submit(
-            [
+    @property
+    def _claim_mark(self) -> str:
+        return f"claimed on boot {self.boot}"
+
+    @property
+    def batch(self) -> int:
+        """How many letters one connection claims ahead (one when unsynced writes cannot be
+        told from lost ones after a crash)."""
+        return CLAIM_AHEAD if self.boot else 1
+
+    def claim(self, letters: list[tuple[str, str]], now: float) -> list[int]:
+        """Mark letters (Message-ID, SHA-256 of the bytes) as being sent, on disk, in one
+        transaction before any of their messages goes out; their attempts' ids."""
+        attempts = [next(self._attempt_ids) for _ in letters]
+        statements: list[Statement] = []
+        for (message_id, sha256), attempt in zip(letters, attempts, strict=True):
+            statements += [
                 (
                     "UPDATE letters SET state = 'sending', attempts = attempts + 1, updated = ?, "
                     "sha256 = ? WHERE message_id = ?",
                     (_stamp(now), sha256, message_id),
                 ),
                 (
-                    "INSERT INTO attempts (id, message_id, started) VALUES (?, ?, ?)",
-                    (attempt, message_id, now),
+                    "INSERT INTO attempts (id, message_id, started, state, reply) "
+                    "VALUES (?, ?, ?, 'claimed', ?)",
+                    (attempt, message_id, now, self._claim_mark),
+                ),
+            ]
+        self._submit(statements, wait=True)
+        return attempts
+
+    def start(self, attempt: int, now: float) -> None:
+        """Mark a claimed attempt as going out now: written (a killed process keeps it) before
+        the message goes; fsynced only when there is no boot id to tell a crash from a reboot."""
+        statement = (
+            "UPDATE attempts SET state = 'sending', started = ?, reply = '' WHERE id = ?",
+            (now, attempt),
+        )
+        if not self.boot:
+            self._submit([statement], wait=True)
+            return
+        # Written here rather than by the writer thread: no fsync to share, two thread
+        # switches saved per letter.
+        if not self._failure:
+            try:
+                with self._transaction(durable=False) as db:
+                    db.execute(*statement)
+            except sqlite3.Error as exc:
+                self._failure = f"cannot write the send journal {self.path}: {exc}"
+        if self._failure:
+            raise JournalFailed(self._failure)
+
+    def release(self, message_id: str, attempt: int) -> None:
+        """A claimed letter this run will not send after all: as it was before, untried."""
+        self._submit(
+            [
+                (
+                    "UPDATE letters SET state = 'pending', attempts = attempts - 1 "
+                    "WHERE message_id = ? AND state = 'sending'",
+                    (message_id,),
+                ),
+                (
+                    "UPDATE attempts SET state = 'released', reply = 'not started' WHERE id = ?",
+                    (attempt,),
                 ),
             ],
-            wait=True,
+            wait=False,
+            durable=False,
         )
-        return attempt
 
-    def record(
-        self,
-        message_id: str,
-        state: str,
-        reply: str,
-        now: float,
-        attempt: int = 0,
-        started: float | None = None,
-    ) -> None:
-        """The outcome of attempt ``attempt``; or, with ``started``, of an attempt that ended
-        before DATA (never claimed, it still counts against the rate limit). Not waited for."""
+    def record(self, message_id: str, state: str, reply: str, now: float, attempt: int) -> None:
+        """The outcome of claimed attempt ``attempt``. Not waited for, not fsynced (the next
+        durable commit, or the end of the run, syncs it)."""
         assert state in STATES
         statements: list[Statement] = [
             (
                 "UPDATE letters SET state = ?, reply = ?, updated = ? WHERE message_id = ?",
                 (state, reply, _stamp(now), message_id),
-            )
+            ),
+            ("UPDATE attempts SET state = ?, reply = ? WHERE id = ?", (state, reply, attempt)),
         ]
-        if attempt:
-            statements.append(
-                ("UPDATE attempts SET state = ?, reply = ? WHERE id = ?", (state, reply, attempt))
-            )
-        elif started is not None:
-            statements += [
-                (
-                    "UPDATE letters SET attempts = attempts + 1 WHERE message_id = ?",
-                    (message_id,),
-                ),
-                (
-                    "INSERT INTO attempts (id, message_id, started, state, reply) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (next(self._attempt_ids), message_id, started, state, reply),
-                ),
-            ]
-        self._submit(statements, wait=False)
+        self._submit(statements, wait=False, durable=False)
 
 
 def now() -> float:

@@ -7,12 +7,10 @@ deferred letter is retried with a doubling delay within the run, and again by th
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import hashlib
 import heapq
-import io
 import itertools
-import os
 import ssl
 import threading
 from collections import deque
@@ -22,9 +20,8 @@ from pathlib import Path
 
 from campaign.errors import CampaignError
 from campaign.exportseal import SealedLetter, load_seal, read_back
-from campaign.journal import Entry, Journal, JournalFailed, now
+from campaign.journal import Journal, JournalFailed, now
 from campaign.message import InternalError
-from campaign.safety import neutralise_cell
 from campaign.smtpconfig import SmtpConfig
 from campaign.smtpsession import ConnectFailed, Outcome, Session, SessionFatal, tls_context
 
@@ -43,20 +40,29 @@ class Plan:
     unknown: list[SealedLetter] = field(default_factory=list)
 
 
-def _names(names: list[str]) -> str:
-    more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
-    return ", ".join(names[:SHOWN]) + more
+def names(items: list[str]) -> str:
+    """The first few of ``items``, and how many more."""
+    more = f" and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return ", ".join(items[:SHOWN]) + more
 
 
-def letter_bytes(folder: Path, letter: SealedLetter, allow_edited: bool) -> bytes:
-    """The bytes to send for ``letter``: the exported ones, or edited ones that read back."""
+def letter_bytes(folder: Path, letter: SealedLetter, allow_edited: bool) -> tuple[bytes, str]:
+    """The bytes to send for ``letter`` and their SHA-256: the exported ones, or edited ones
+    that read back.
+
+    Bytes with the seal's hash are the ones the export read back before it sealed them; only
+    edited bytes are read back again here.
+    """
     try:
         data = (folder / letter.file).read_bytes()
     except FileNotFoundError:
         raise CampaignError(
             f"{folder / letter.file} is missing: {folder} is not a complete export (export again)"
         ) from None
-    if hashlib.sha256(data).hexdigest() != letter.sha256 and not allow_edited:
+    digest = hashlib.sha256(data).hexdigest()
+    if digest == letter.sha256:
+        return data, digest
+    if not allow_edited:
         raise CampaignError(f"{folder / letter.file} was changed since the export")
     try:
         to, message_id = read_back(data)
@@ -70,7 +76,7 @@ def letter_bytes(folder: Path, letter: SealedLetter, allow_edited: bool) -> byte
             f"{folder / letter.file}: its To or Message-ID do not match the export's seal: "
             "export it again"
         )
-    return data
+    return data, digest
 
 
 def make_plan(folder: Path, journal: Journal, *, allow_edited: bool, retry_unknown: bool) -> Plan:
@@ -79,7 +85,7 @@ def make_plan(folder: Path, journal: Journal, *, allow_edited: bool, retry_unkno
     missing = [s.file for s in letters if not (folder / s.file).is_file()]
     if missing:
         raise CampaignError(
-            f"{folder} is not a complete export: {_names(missing)} "
+            f"{folder} is not a complete export: {names(missing)} "
             f"{'is' if len(missing) == 1 else 'are'} missing (export again)"
         )
     edited = []
@@ -89,7 +95,7 @@ def make_plan(folder: Path, journal: Journal, *, allow_edited: bool, retry_unkno
                 edited.append(letter)
     if edited and not allow_edited:
         raise CampaignError(
-            f"{_names([s.file for s in edited])} in {folder} "
+            f"{names([s.file for s in edited])} in {folder} "
             f"{'was' if len(edited) == 1 else 'were'} changed since the export: export again, "
             "or pass --allow-edited to send the edited bytes"
         )
@@ -135,6 +141,16 @@ class RateLimit:
         return False
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A letter claimed in the journal (attempt ``attempt``), its bytes read, not yet sent."""
+
+    letter: SealedLetter
+    tries: int
+    data: bytes
+    attempt: int
+
+
 @dataclass
 class Result:
     counts: dict[str, int] = field(
@@ -173,12 +189,13 @@ class Sender:
         self.result = Result()
         self.rate = RateLimit(config.rate, journal.recent_starts(now() - 60))
         self.lost_workers = 0
+        self.workers = min(config.connections, max(1, self.total))
         self.context: ssl.SSLContext | None = None
 
     def run(self) -> Result:
         workers = [
             threading.Thread(target=self._worker, name=f"smtp-{n}", daemon=True)
-            for n in range(min(self.config.connections, max(1, self.total)))
+            for n in range(self.workers)
         ]
         for worker in workers:
             worker.start()
@@ -197,21 +214,26 @@ class Sender:
 
     # -- the queue ------------------------------------------------------------------------------
 
-    def _take(self) -> tuple[SealedLetter, int] | None:
+    def _take(self, most: int) -> list[tuple[SealedLetter, int]]:
+        """Up to ``most`` letters that are due, waiting for the first; [] when all is done."""
         with self.cond:
             while not self.stop.is_set():
                 if self.queue:
                     due = self.queue[0][0] - now()
-                    if due <= 0:
-                        _, _, letter, tries = heapq.heappop(self.queue)
-                        self.busy += 1
-                        return letter, tries
+                    if due <= 0:  # a fair share, so that every connection has work
+                        most = min(most, -(-len(self.queue) // self.workers))
+                        taken: list[tuple[SealedLetter, int]] = []
+                        while self.queue and len(taken) < most and self.queue[0][0] <= now():
+                            _, _, letter, tries = heapq.heappop(self.queue)
+                            taken.append((letter, tries))
+                        self.busy += len(taken)
+                        return taken
                     self.cond.wait(due)
                 elif self.busy:
                     self.cond.wait()
                 else:
-                    return None
-        return None
+                    return []
+        return []
 
     def _done(self, letter: SealedLetter, tries: int, outcome: Outcome | None) -> None:
         """Book a finished attempt; a deferred letter with retries left goes back in line."""
@@ -260,137 +282,66 @@ class Sender:
                     return None
         return None
 
+    def _claim(self, taken: list[tuple[SealedLetter, int]]) -> list[Claimed] | None:
+        """Read the letters and claim them in one durable transaction; None (each put back
+        untried) when the run must stop."""
+        try:
+            read = [(letter, tries, *letter_bytes(self.plan.folder, letter, self.allow_edited))
+                    for letter, tries in taken]  # fmt: skip
+            attempts = self.journal.claim([(r[0].message_id, r[3]) for r in read], now())
+        except CampaignError as exc:  # an edited or missing letter, or JournalFailed
+            self._halt(str(exc))
+            for letter, tries in taken:
+                self._done(letter, tries, None)
+            return None
+        return [Claimed(r[0], r[1], r[2], a) for r, a in zip(read, attempts, strict=True)]
+
     def _worker(self) -> None:
         session: Session | None = None
+        claimed: deque[Claimed] = deque()
         try:
-            while (item := self._take()) is not None:
-                letter, tries = item
+            while True:
+                if not claimed:
+                    taken = self._take(self.journal.batch)
+                    batch = self._claim(taken) if taken else None
+                    if batch is None:
+                        return
+                    claimed.extend(batch)
                 if session is None:
                     session = self._connect()
                     if session is None:
-                        self._done(letter, tries, None)
                         return
                 if not self.rate.acquire(self.stop):
-                    self._done(letter, tries, None)
                     return
-                outcome = self._send_one(session, letter)
+                item = claimed.popleft()
+                outcome = self._send_one(session, item)
                 if outcome is None:
-                    self._done(letter, tries, None)
+                    self._done(item.letter, item.tries, None)
                     return
                 if not outcome.keep_connection:
                     session.close()
                     session = None
-                self._done(letter, tries, outcome)
+                self._done(item.letter, item.tries, outcome)
         finally:
+            for item in claimed:  # claimed but not started: as they were, back in line
+                with contextlib.suppress(JournalFailed):
+                    self.journal.release(item.letter.message_id, item.attempt)
+                self._done(item.letter, item.tries, None)
             if session is not None:
                 session.close()
 
-    def _send_one(self, session: Session, letter: SealedLetter) -> Outcome | None:
-        try:
-            data = letter_bytes(self.plan.folder, letter, self.allow_edited)
-        except CampaignError as exc:
-            self._halt(str(exc))
-            return None
-        started = now()
+    def _send_one(self, session: Session, item: Claimed) -> Outcome | None:
+        letter = item.letter
 
-        def claim() -> int:
-            return self.journal.claim(letter.message_id, hashlib.sha256(data).hexdigest(), started)
+        def start() -> int:
+            self.journal.start(item.attempt, now())
+            return item.attempt
 
         try:
-            outcome, attempt = session.deliver(self.config.envelope_sender, letter.to, data, claim)
-            if attempt:
-                self.journal.record(letter.message_id, outcome.state, outcome.reply, now(), attempt)
-            else:
-                self.journal.record(
-                    letter.message_id, outcome.state, outcome.reply, now(), started=started
-                )
+            outcome, _ = session.deliver(self.config.envelope_sender, letter.to, item.data, start)
+            state, reply = outcome.state, outcome.reply
+            self.journal.record(letter.message_id, state, reply, now(), item.attempt)
         except JournalFailed as exc:
             self._halt(str(exc))
             return None
         return outcome
-
-
-REPORT_COLUMNS = ("file", "recipient", "message_id", "state", "time", "attempts", "reply")
-
-
-def status(
-    folder: Path, journal: Journal
-) -> tuple[dict[str, int], list[tuple[SealedLetter, Entry | None]]]:
-    """The journal's counts for the export's letters, and each letter with its journal row."""
-    letters = load_seal(folder)
-    entries = journal.entries()
-    counts = dict.fromkeys(("sent", "failed", "deferred", "unknown", "pending"), 0)
-    rows = []
-    for letter in letters:
-        entry = entries.get(letter.message_id)
-        state = entry.state if entry else "pending"
-        counts["unknown" if state == "sending" else state] += 1
-        rows.append((letter, entry))
-    return counts, rows
-
-
-def write_report(path: Path, rows: list[tuple[SealedLetter, Entry | None]]) -> None:
-    """One CSV row per letter: recipient, state, time and the server's last reply."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(REPORT_COLUMNS)
-    for letter, entry in rows:
-        state = entry.state if entry else "pending"
-        cells = [
-            letter.file,
-            letter.to,
-            letter.message_id,
-            "unknown" if state == "sending" else state,
-            entry.updated if entry else "",
-            str(entry.attempts if entry else 0),
-            entry.reply if entry else "",
-        ]
-        writer.writerow([neutralise_cell(c) for c in cells])
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_text("\ufeff" + buffer.getvalue(), encoding="utf-8", newline="")
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise CampaignError(f"cannot write the report {path}: {exc.strerror}") from None
-
-
-def describe_counts(counts: dict[str, int]) -> str:
-    order = ("sent", "failed", "deferred", "unknown", "pending")
-    return ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
-
-
-def plan_text(plan: Plan, config: SmtpConfig, limit: int | None, retry_unknown: bool) -> str:
-    """The plan shown before anything is sent."""
-    count = len(plan.to_send) if limit is None else min(limit, len(plan.to_send))
-    server = f"{config.host or '(no host)'}:{config.real_port} ({config.security})"
-    who = f" as {config.username}" if config.username else ""
-    lines = [
-        f"Server:  {server}{who}, {config.connections} connection"
-        f"{'s' * (config.connections != 1)}"
-        + (f", at most {config.rate} letters a minute" if config.rate else ""),
-        f"Sender:  {config.envelope_sender or '(none)'}",
-        f"Letters: {len(plan.letters)} in {plan.folder}: {describe_counts(plan.counts)}",
-        f"To send: {count}",
-    ]
-    if plan.edited:
-        lines.append(f"Edited since the export (sent as edited): {_names(plan.edited)}")
-    if plan.unknown:
-        what = "resent (--retry-unknown)" if retry_unknown else "not resent without --retry-unknown"
-        lines.append(
-            f"Unknown (a run stopped after DATA; may have been delivered), {what}: "
-            f"{_names([f'{u.file} <{u.to}>' for u in plan.unknown])}"
-        )
-    return "\n".join(lines)
-
-
-def summary_text(result: Result, counts: dict[str, int]) -> list[str]:
-    """The lines ending a run: this run's outcome, each letter not sent, the journal's total."""
-    lines = [f"{path.file} <{path.to}>: {state}: {reply}" for path, state, reply in result.problems]
-    if result.stopped:
-        lines.append(f"Stopped: {result.stopped}")
-    lines.append(
-        f"This run: {describe_counts(result.counts) or 'nothing sent'}. "
-        f"Journal: {describe_counts(counts)}."
-    )
-    return lines

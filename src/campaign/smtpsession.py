@@ -38,7 +38,7 @@ class Outcome:
 
 def wire_bytes(data: bytes) -> bytes:
     """The message as it goes after DATA: CRLF line ends, leading dots doubled, then ``.``."""
-    crlf = _BARE_LF.sub(b"\r\n", data)
+    crlf = data.replace(b"\n", b"\r\n") if b"\r" not in data else _BARE_LF.sub(b"\r\n", data)
     if not crlf.endswith(b"\r\n"):
         crlf += b"\r\n"
     stuffed = crlf.replace(b"\r\n.", b"\r\n..")

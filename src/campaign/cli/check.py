@@ -5,14 +5,20 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from campaign import formats
 from campaign.cli.common import campaign_options, echo_problems, job_options, parse_date, summary
 from campaign.errors import CampaignError, CampaignInvalid, Problems
-from campaign.export import FORMATS
-from campaign.pipeline import Job, Options, Seen, selector_row
+from campaign.formats import FORMATS
+
+if TYPE_CHECKING:
+    from campaign.pipeline import Options
+
+# The rendering pipeline (Jinja2, email-validator) is imported by the commands that render, so
+# `send` and `--help` start without it.
 
 
 @click.command(short_help="Check settings, templates, citations, quotes and recipients.")
@@ -39,6 +45,8 @@ def check(
       campaign check --campaign my-campaign
     """
     options = job_options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
+    from campaign.pipeline import Job, Seen
+
     job = Job(options, parse_date(None))
     if not job.usable:
         raise CampaignInvalid(job.problems)  # as export: no row can be checked against it
@@ -119,6 +127,8 @@ def preview(
         return
     if open_browser:
         raise click.UsageError("--open goes with --serve")
+    from campaign.pipeline import Job, selector_row
+
     job = Job(job_options(campaign_dir, recipients, encoding, needs_email=False), parse_date(date))
     if not job.usable:
         raise CampaignInvalid(job.problems)

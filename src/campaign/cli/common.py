@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from campaign.errors import Problems
-from campaign.pipeline import Options
+
+if TYPE_CHECKING:
+    from campaign.pipeline import Options
 
 
 def echo_problems(problems: Problems) -> None:
@@ -86,6 +88,8 @@ def campaign_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def job_options(
     campaign_dir: Path, recipients: Path | None, encoding: str, needs_email: bool, dns: bool = False
 ) -> Options:
+    from campaign.pipeline import Options
+
     path = recipients if recipients is not None else campaign_dir / "recipients.csv"
     return Options(
         campaign_dir=campaign_dir,

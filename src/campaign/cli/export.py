@@ -10,8 +10,7 @@ import click
 from campaign import formats
 from campaign.cli.common import campaign_options, job_options, parse_date, plural
 from campaign.errors import Problems
-from campaign.export import FORMATS, export
-from campaign.pipeline import Job
+from campaign.formats import FORMATS
 
 
 @click.command(
@@ -81,6 +80,9 @@ def export_command(
     options = job_options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     if out is None:
         out = campaign_dir / "out"
+    from campaign.export import export
+    from campaign.pipeline import Job
+
     job = Job(options, parse_date(date))
     if sys.stderr.isatty():
         total = job.file.estimate_rows()

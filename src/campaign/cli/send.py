@@ -14,8 +14,9 @@ import click
 from campaign.cli.common import campaign_dir_option
 from campaign.errors import CampaignError
 from campaign.journal import Journal
-from campaign.send import Sender, describe_counts, make_plan, plan_text, summary_text, write_report
-from campaign.send import status as send_status
+from campaign.send import Sender, make_plan
+from campaign.sendreport import describe_counts, plan_text, summary_text, write_report
+from campaign.sendreport import status as send_status
 from campaign.smtpconfig import SECURITY, load_smtp
 
 
