@@ -3,6 +3,8 @@ quotes and settings, and the recipients file's columns against what the template
 
 from __future__ import annotations
 
+import os
+
 from email_validator import EmailNotValidError, validate_email
 from jinja2.exceptions import TemplateError
 
@@ -55,7 +57,7 @@ def check_campaign(
     for key, quote in c.quotes.items():
         if quote.source_file:
             path = c.letters / quote.source_file
-            if not path.is_file():
+            if not os.path.lexists(path):
                 problems.warning(
                     c.quotes_display,
                     quote.line,

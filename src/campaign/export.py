@@ -92,7 +92,7 @@ def export(
     if not job.usable:
         raise CampaignInvalid(job.problems)
     folder, single = _destination(fmt, out)
-    inputs = _inputs(job)
+    inputs = campaign_inputs(job)
     inputs.check_folder(folder)
     if single is not None:
         inputs.check(folder / single, shown=out)
@@ -191,7 +191,7 @@ def _lock_wait() -> float:
         raise CampaignError("CAMPAIGN_LOCK_WAIT must be a number of seconds") from None
 
 
-def _inputs(job: Job) -> Inputs:
+def campaign_inputs(job: Job) -> Inputs:
     """The recipients file, everything under letters/, and every quote's source file."""
     campaign = job.campaign
     sources = [campaign.letters / q.source_file for q in campaign.quotes.values() if q.source_file]

@@ -53,6 +53,25 @@ class Inputs:
                     "its templates and data: an export never writes there; choose another --out"
                 )
 
+    @classmethod
+    def of_folder(cls, campaign_dir: Path, recipients: Path | None = None) -> Inputs:
+        """The recipients file and everything under letters/, without loading the campaign."""
+        return cls([recipients or campaign_dir / "recipients.csv"], [campaign_dir / "letters"])
+
+    def refuse(self, path: Path, option: str) -> None:
+        """Refuse to write ``path``, given as ``option``, over an input or inside letters/."""
+        real = Path(os.path.realpath(path))
+        inside = next((f for f in self.folders if f in real.parents), None)
+        if self.holds(path) is not None:
+            where = f"is {WHAT}"
+        elif inside is not None:
+            where = f"is inside the campaign's {inside.name}/ folder (its templates and data)"
+        else:
+            return
+        raise CampaignError(
+            f"{option} {path} {where}: campaign never writes there; choose another file"
+        )
+
     def check(self, path: Path, shown: Path | None = None) -> None:
         """Refuse to write ``path`` when it is one of the inputs."""
         found = self.holds(path)

@@ -117,8 +117,14 @@ class Journal:
                 self.db: sqlite3.Connection | None = None
                 return
             uri = f"file:{self.path}?mode=ro"
-            self.db = sqlite3.connect(uri, uri=True, isolation_level=None)
-            self._check_version()
+            try:
+                self.db = sqlite3.connect(uri, uri=True, isolation_level=None)
+                self._check_version()
+            except sqlite3.Error as exc:
+                raise CampaignError(
+                    f"{self.path}: cannot read the send journal ({exc}); it records which "
+                    "letters were sent: restore it from a copy, or send nothing from this folder"
+                ) from None
             return
         try:
             self._lock_fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o600)

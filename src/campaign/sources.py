@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from pathlib import Path
 
 _TYPOGRAPHIC = str.maketrans(
@@ -137,8 +139,33 @@ def differences(quote: str, source: str) -> list[str]:
     return described
 
 
+# A source is an article or a report saved as text; its passages are shown in messages, so
+# nothing else (a device, /proc's files of the running process, a huge file) is read.
+_SOURCE_LIMIT = 50_000_000
+_SYSTEM_TREES = ("/proc", "/sys", "/dev", "/run")
+
+
+def _source_file_problem(path: Path) -> str | None:
+    real = os.path.realpath(path)
+    try:
+        found = os.stat(real)
+    except OSError as exc:
+        return f"cannot read source_file {path}: {exc.strerror}"
+    if not stat.S_ISREG(found.st_mode) or any(
+        real == tree or real.startswith(tree + "/") for tree in _SYSTEM_TREES
+    ):
+        return f"source_file {path} is not a text file (a folder, a device or a system file)"
+    if found.st_size == 0:
+        return f"source_file {path} is empty"
+    if found.st_size > _SOURCE_LIMIT:
+        return f"source_file {path} is over {_SOURCE_LIMIT:,} bytes: not an article or a report"
+    return None
+
+
 def quote_problem(text: str, source_path: Path) -> str | None:
     """Why the quote is not verbatim in ``source_path``, or None when it is."""
+    if reason := _source_file_problem(source_path):
+        return reason
     try:
         raw = source_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -32,8 +32,18 @@ if TYPE_CHECKING:
     show_default=True,
     help="The export format to check for (all but eml accept recipients without email).",
 )
+@click.option(
+    "--date",
+    "date",
+    help="Letter date (ISO 8601), as export's: a template may depend on it.  [default: now]",
+)
 def check(
-    campaign_dir: Path, recipients: Path | None, encoding: str, check_dns: bool, fmt: str
+    campaign_dir: Path,
+    recipients: Path | None,
+    encoding: str,
+    check_dns: bool,
+    fmt: str,
+    date: str | None,
 ) -> None:
     """Check settings, templates, citations, quotes and every recipient.
 
@@ -42,12 +52,12 @@ def check(
 
     \b
     Example:
-      campaign check --campaign my-campaign
+      campaign check --campaign my-campaign --date 2026-11-27
     """
     options = job_options(campaign_dir, recipients, encoding, formats.needs_email(fmt), check_dns)
     from campaign.pipeline import Job, Seen
 
-    job = Job(options, parse_date(None))
+    job = Job(options, parse_date(date))
     if not job.usable:
         raise CampaignInvalid(job.problems)  # as export: no row can be checked against it
     html = formats.get(fmt).html  # every letter is rendered, as export would render it
@@ -145,8 +155,10 @@ def preview(
     else:
         click.echo(f"Subject: {recipient.subject}\n\n{letter.text}")
     if html_file is not None:
+        from campaign.export import campaign_inputs
         from campaign.preview import html_page  # only preview needs it
 
+        campaign_inputs(job).refuse(html_file, "--html")
         page = html_page(recipient.subject, letter)
         try:
             html_file.write_text(page, encoding="utf-8")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from campaign.cli.common import campaign_dir_option, echo_problems, plural
+from campaign.inputs import Inputs
 
 
 @click.command(name="import-legislators", short_help="Write members of Congress as recipients.")
@@ -72,6 +73,7 @@ def import_legislators_command(
     if merge and replace:
         raise click.UsageError("--merge and --replace exclude each other: choose one")
     target = out if out is not None else campaign_dir / "recipients.csv"
+    Inputs([], [campaign_dir / "letters"]).refuse(target, "--out")
     from campaign.legislators import Filters, import_legislators  # this command's own
 
     result = import_legislators(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -13,11 +14,23 @@ import click
 
 from campaign.cli.common import campaign_dir_option
 from campaign.errors import CampaignError
+from campaign.inputs import Inputs
 from campaign.journal import Journal
 from campaign.send import Sender, make_plan
 from campaign.sendreport import describe_counts, plan_text, summary_text, write_report
 from campaign.sendreport import status as send_status
 from campaign.smtpconfig import SECURITY, load_smtp
+
+
+def _check_report(report: Path, folder: Path, campaign_dir: Path) -> None:
+    """The report goes beside the campaign's files and the export, never over one of them."""
+    Inputs.of_folder(campaign_dir).refuse(report, "--report")
+    real = Path(os.path.realpath(report))
+    if real.parent == Path(os.path.realpath(folder)):
+        raise CampaignError(
+            f"--report {report} is inside the export folder {folder}, which holds the letters, "
+            "their seal and the send journal: write the report elsewhere"
+        )
 
 
 @click.command(name="send", short_help="Send an eml export over SMTP, with a journal.")
@@ -70,6 +83,8 @@ def send_command(
       campaign send --status --report sent.csv
     """
     folder = out if out is not None else campaign_dir / "out"
+    if report is not None:
+        _check_report(report, folder, campaign_dir)
     if status:
         journal = Journal(folder, read_only=True)
         try:
