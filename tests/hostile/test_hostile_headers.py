@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import unicodedata
 
 import pytest
 from conftest import DATE, Campaign, listing, parse
 from hostile_kit import OTHER, assert_refused, assert_row_rejected, mini, row
 
 from campaign.message import InternalError, build, make_envelope, verify
+from campaign.safety import header_problem, headers_safe
 
 BREAKS = [
     ("\r", "a carriage return (CR)"),
@@ -116,6 +118,76 @@ class TestLineBreaksAndControls:
             "column 'salutation_title' contains a line separator (U+2028); "
             "it would go into a mail header",
         )
+
+
+INVISIBLE_PRINTABLE = [
+    "\ufe0f",
+    "\ufe00",
+    "\ufe0e",
+    "\U000e0100",
+    "\U000e01ef",
+    "\u034f",
+    "\u180b",
+    "\u180c",
+    "\u180d",
+    "\u180f",
+    "\u17b4",
+    "\u17b5",
+    "\u115f",
+    "\u1160",
+    "\u3164",
+    "\uffa0",
+    "\u2800",
+]
+
+
+class TestInvisibleLetters:
+    """Characters Python calls printable that show as nothing are refused in a header too."""
+
+    @pytest.mark.parametrize("char", INVISIBLE_PRINTABLE, ids=lambda c: f"U+{ord(c):04X}")
+    @pytest.mark.parametrize("column", ["last_name", "first_name", "full_name"])
+    def test_in_a_name(self, sample: Campaign, char: str, column: str) -> None:
+        mini(sample, [OTHER, row(**{column: f"Riv{char}era"})])
+        name = unicodedata.name(char)
+        assert_row_rejected(
+            sample,
+            3,
+            f"column '{column}' contains an invisible formatting character "
+            f"(U+{ord(char):04X} {name}); it would go into a mail header",
+        )
+
+    @pytest.mark.parametrize("char", INVISIBLE_PRINTABLE, ids=lambda c: f"U+{ord(c):04X}")
+    def test_in_the_rendered_subject(self, sample: Campaign, char: str) -> None:
+        mini(sample, [OTHER, row()])
+        settings = sample.letters / "campaign.toml"
+        text = settings.read_text(encoding="utf-8")
+        settings.write_text(
+            text.replace("Letter for {{", f"Letter{char} for {{{{"), encoding="utf-8"
+        )
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert f"(U+{ord(char):04X} {unicodedata.name(char)})" in result.output
+        assert sample.run("export", "--date", DATE).exit_code == 1
+        assert listing(sample.root / "out") == []
+
+    @pytest.mark.parametrize("char", INVISIBLE_PRINTABLE, ids=lambda c: f"U+{ord(c):04X}")
+    def test_header_problem(self, char: str) -> None:
+        for value in (char, f"A{char}", f"\u2764{char}", f"e\u0301{char}x"):
+            assert header_problem(value) == (
+                f"contains an invisible formatting character "
+                f"(U+{ord(char):04X} {unicodedata.name(char)})"
+            )
+            assert not headers_safe(["ok", value])
+
+    @pytest.mark.parametrize(
+        "name", ["José Núñez", "Rene\u0301e", "中村", "김민준", "Ⅻ", "Ali \u2764", "Zoë 😀"]
+    )
+    def test_visible_text_still_passes(self, sample: Campaign, name: str) -> None:
+        assert header_problem(name) is None
+        assert headers_safe([name])
+        mini(sample, [row(last_name=name)])
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 0, result.output
 
 
 class TestEncodedWords:
