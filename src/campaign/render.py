@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,12 @@ from markupsafe import Markup, escape
 from campaign import limits
 from campaign.errors import CampaignError
 from campaign.fields import Record
+from campaign.safety import LINE_BREAKS, describe
 from campaign.sandbox import _DICT_ATTRIBUTES, FAST_CALLS, LetterSandbox
 from campaign.settings import Campaign, Citation, Quote
 from campaign.signatories import Signatories
+
+_SUBJECT_BREAKS = re.compile("[" + re.escape("".join(LINE_BREAKS)) + "]")
 
 
 class RenderError(CampaignError):
@@ -258,6 +262,17 @@ class Renderer:
         text = self._run(
             self._subjects[audience], self._context(recipient, date, notes), where=where
         )
+        source = self.campaign.audiences[audience].subject
+        # Spaces around a subject written on lines of its own ("""...""") are the template's
+        # layout; a line break anywhere else would end the header: refused, never cleaned.
+        inner = text.strip() if source != source.strip() else text
+        if breaks := _SUBJECT_BREAKS.search(inner):
+            char = breaks.group()
+            raise RenderError(
+                where,
+                f"the subject of audience {audience!r} renders with {describe(char)} "
+                f"(as {inner[:60]!r}): a subject is one line; remove the line break",
+            )
         subject = " ".join(text.split())
         if (
             key is not None

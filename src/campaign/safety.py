@@ -145,6 +145,10 @@ def invisible_problem(value: str) -> str | None:
     return None
 
 
+# The characters that end a line for some reader, by name (for other modules).
+LINE_BREAKS = tuple(_LINE_BREAKS)
+
+
 def display_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a To or From display name (beyond header_problem), or None."""
     if name.isascii():

@@ -190,6 +190,66 @@ class TestInvisibleLetters:
         assert result.exit_code == 0, result.output
 
 
+# (Jinja reads a CR in a string literal as a line break, LF.)
+SUBJECT_BREAKS = [
+    ("\\n", "a line break (LF)"),
+    ("\\x0b", "a vertical tab"),
+    ("\\x0c", "a form feed"),
+    ("\\x1c", "a file separator"),
+    ("\\x1e", "a record separator"),
+    ("\\x85", "a next-line character (U+0085)"),
+    ("\\u2028", "a line separator (U+2028)"),
+    ("\\u2029", "a paragraph separator (U+2029)"),
+]
+
+
+def set_subject(sample: Campaign, subject: str) -> None:
+    settings = sample.letters / "campaign.toml"
+    text = settings.read_text(encoding="utf-8")
+    old = 'subject = "Letter for {{ recipient.title }} {{ recipient.last_name }}"'
+    assert old in text
+    settings.write_text(text.replace(old, f"subject = {subject}"), encoding="utf-8")
+
+
+class TestLineBreakInTheRenderedSubject:
+    """A subject that renders with a line break is an error for its row: never cleaned."""
+
+    @pytest.mark.parametrize(("escape", "name"), SUBJECT_BREAKS, ids=[e for e, _ in SUBJECT_BREAKS])
+    @pytest.mark.parametrize("end", ["Bcc: x@y.org", ""])
+    def test_refused_in_check_and_export(
+        self, sample: Campaign, escape: str, name: str, end: str
+    ) -> None:
+        mini(sample, [OTHER, row()])
+        set_subject(
+            sample,
+            f'\'Adopt{{% if recipient.last_name == "Rivera" %}}{{{{ "{escape}" }}}}{{% endif %}}'
+            f"{end}'",
+        )
+        rendered = "Adopt" + escape.encode().decode("unicode_escape") + end
+        assert_row_rejected(
+            sample,
+            3,
+            f"subject: letters/campaign.toml:9: the subject of audience 'a' renders with {name} "
+            f"(as {rendered!r}): a subject is one line; remove the line break",
+        )
+
+    def test_refused_from_a_filter(self, sample: Campaign) -> None:
+        mini(sample, [row()])
+        set_subject(sample, "\"{{ recipient.last_name | replace('i', '\\n') }}\"")
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert "recipients.csv:2: error: subject: letters/campaign.toml:9:" in result.output
+
+    def test_a_subject_on_lines_of_its_own_still_works(self, sample: Campaign) -> None:
+        """A multi-line TOML string around a one-line subject: its own layout, trimmed."""
+        mini(sample, [row()])
+        set_subject(sample, '"""\nLetter for  {{ recipient.last_name }}\n"""')
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        [path] = (sample.root / "out").glob("*.eml")
+        assert parse(path.read_bytes())["Subject"] == "Letter for Rivera"
+
+
 class TestEncodedWords:
     """RFC 2047 encoded-words (the CVE-2024-6923 vector) are refused, never decoded."""
 
