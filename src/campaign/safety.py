@@ -99,6 +99,26 @@ def only_fillers(value: str) -> bool:
     return not value.isascii() and bool(_INVISIBLE_PRINTABLE.fullmatch(value.replace(" ", "")))
 
 
+def shown(value: str) -> str:
+    """``value`` as a message may show it on a terminal: itself when every character is plainly
+    visible, else quoted with escapes as repr() writes them (``'Bob \\x1b[31m'``, ``'\\u202e'``),
+    the invisible printable characters above escaped too. No dataset value reaches a terminal
+    as the escape sequence, bidi override or hidden text it holds."""
+    if value.isprintable() and (value.isascii() or not _INVISIBLE_PRINTABLE.search(value)):
+        return value
+    return quoted(value)
+
+
+def quoted(value: str) -> str:
+    """repr(value), with the invisible characters Python calls printable escaped as well."""
+    return _INVISIBLE_PRINTABLE.sub(
+        lambda m: "".join(
+            f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}" for c in m.group()
+        ),
+        repr(value),
+    )
+
+
 def headers_safe(values: list[str]) -> bool:
     """Whether header_problem() finds nothing in any of ``values``: decided at once, in C."""
     joined = " ".join(values)  # a space: no '=?' can form across two values
