@@ -223,7 +223,9 @@ class Renderer:
     def compile(self, audience: str) -> None:
         """Load an audience's templates; raises TemplateError subclasses for the caller."""
         spec = self.campaign.audiences[audience]
-        self._subjects[audience] = self.text_env.from_string(spec.subject)
+        # The subject's own line breaks (a TOML multi-line string) are layout, collapsed into
+        # spaces as before; a line break that an expression renders is an error (subject()).
+        self._subjects[audience] = self.text_env.from_string(_SUBJECT_BREAKS.sub(" ", spec.subject))
         self._subject_fields[audience] = _only_fields(self.text_env.parse(spec.subject))
         self._texts[audience] = self.text_env.get_template(spec.template)
         if spec.html_template:
@@ -262,16 +264,13 @@ class Renderer:
         text = self._run(
             self._subjects[audience], self._context(recipient, date, notes), where=where
         )
-        source = self.campaign.audiences[audience].subject
-        # Spaces around a subject written on lines of its own ("""...""") are the template's
-        # layout; a line break anywhere else would end the header: refused, never cleaned.
-        inner = text.strip() if source != source.strip() else text
-        if breaks := _SUBJECT_BREAKS.search(inner):
-            char = breaks.group()
+        # A line break an expression, a filter or an include renders would end the header:
+        # refused, never cleaned.
+        if breaks := _SUBJECT_BREAKS.search(text):
             raise RenderError(
                 where,
-                f"the subject of audience {audience!r} renders with {describe(char)} "
-                f"(as {inner[:60]!r}): a subject is one line; remove the line break",
+                f"the subject of audience {audience!r} renders with {describe(breaks.group())} "
+                f"(as {text[:60]!r}): a subject is one line; remove the line break",
             )
         subject = " ".join(text.split())
         if (

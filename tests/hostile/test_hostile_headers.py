@@ -235,15 +235,23 @@ class TestLineBreakInTheRenderedSubject:
 
     def test_refused_from_a_filter(self, sample: Campaign) -> None:
         mini(sample, [row()])
-        set_subject(sample, "\"{{ recipient.last_name | replace('i', '\\n') }}\"")
+        set_subject(sample, '\'{{ recipient.last_name | replace("i", "\\n") }}\'')
         result = sample.run("check")
         assert result.exit_code == 1
         assert "recipients.csv:2: error: subject: letters/campaign.toml:9:" in result.output
 
-    def test_a_subject_on_lines_of_its_own_still_works(self, sample: Campaign) -> None:
-        """A multi-line TOML string around a one-line subject: its own layout, trimmed."""
+    def test_an_included_subject_ending_in_a_line_break(self, sample: Campaign) -> None:
         mini(sample, [row()])
-        set_subject(sample, '"""\nLetter for  {{ recipient.last_name }}\n"""')
+        (sample.letters / "subject.txt").write_text("Letter for {{ recipient.last_name }}\n")
+        set_subject(sample, "\"{% include 'subject.txt' %}\"")
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert "renders with a line break (LF) (as 'Letter for Rivera\\n')" in result.output
+
+    def test_a_subject_on_lines_of_its_own_still_works(self, sample: Campaign) -> None:
+        """A multi-line TOML string: the subject's own line breaks are layout, read as spaces."""
+        mini(sample, [row()])
+        set_subject(sample, '"""\nLetter\nfor  {{ recipient.last_name }}\n"""')
         result = sample.run("export", "--date", DATE)
         assert result.exit_code == 0, result.output
         [path] = (sample.root / "out").glob("*.eml")
