@@ -419,3 +419,83 @@ echo "files=$(ls -A {disk} | tr '\\n' ' ')"
             import_legislators(dataset(tmp_path, SEN), out, replace=True)
         assert out.read_text(encoding="utf-8") == "email\n"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["legislators.csv", "recipients.csv"]
+
+
+# What a terminal runs or hides: ESC (CSI, OSC), BEL, the C1 CSI, bidi overrides and isolates,
+# zero-width and invisible printable characters.
+TERMINAL_HOSTILE = [
+    "\x1b",
+    "\x07",
+    "\x9b",
+    "\x08",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\u3164",
+    "\ufe0f",
+]
+
+
+def assert_escaped(text: str) -> None:
+    for char in TERMINAL_HOSTILE:
+        assert char not in text, f"{char!r} reached the terminal raw: {text!r}"
+
+
+class TestMessagesAreEscaped:
+    """A dataset value in a message reaches the terminal escaped, as check shows it."""
+
+    def run(self, path: Path, tmp_path: Path, *args: str) -> str:
+        out = tmp_path / "recipients.csv"
+        result = CliRunner().invoke(
+            main, ["import-legislators", str(path), "--out", str(out), *args]
+        )
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.exit_code in (0, 1), result.output
+        assert_escaped(result.output)
+        return result.stderr
+
+    def test_the_skipped_name_and_id(self, tmp_path: Path) -> None:
+        name = "Bob \x1b[31mRED\x1b]0;title\x07"
+        hostile = {**REP, "full_name": name, "bioguide_id": "M\u202e001246", "state": ""}
+        err = self.run(dataset(tmp_path, SEN, hostile), tmp_path)
+        assert f"legislators.csv:3: warning: skipped {name!r} ('M\\u202e001246'): " in err
+
+    @pytest.mark.parametrize("char", TERMINAL_HOSTILE, ids=lambda c: f"U+{ord(c):04X}")
+    @pytest.mark.parametrize(
+        "column", ["full_name", "first_name", "bioguide_id", "state", "district", "address", "type"]
+    )
+    def test_every_value_a_warning_shows(self, tmp_path: Path, char: str, column: str) -> None:
+        bad = {**REP, "address": "", column: f"{REP[column] or 'x'}{char}y"}
+        if column == "first_name":
+            bad["full_name"] = ""
+        err = self.run(dataset(tmp_path, SEN, bad), tmp_path)
+        assert "legislators.csv:3: warning: skipped " in err
+
+    def test_a_repeated_id(self, tmp_path: Path) -> None:
+        ident = "C000127\u3164"
+        err = self.run(
+            dataset(tmp_path, {**SEN, "bioguide_id": ident}, {**SEN, "bioguide_id": ident}),
+            tmp_path,
+        )
+        assert "bioguide_id 'C000127\\u3164' repeats line 2" in err
+
+    def test_the_known_states_of_an_unknown_filter(self, tmp_path: Path) -> None:
+        err = self.run(
+            dataset(tmp_path, {**SEN, "state": "W\x1b]0;x\x07A"}), tmp_path, "--state", "OR"
+        )
+        assert "(known: 'W\\x1b]0;X\\x07A')" in err
+
+    def test_a_column_named_twice(self, tmp_path: Path) -> None:
+        path = tmp_path / "legislators.csv"
+        columns = [*COLUMNS, "state"]
+        path.write_text(",".join(columns) + "\n", encoding="utf-8")
+        text = self.run(path, tmp_path)
+        assert "column state twice" in text
+
+    def test_the_target_file_name(self, tmp_path: Path) -> None:
+        path = dataset(tmp_path, SEN)
+        out = tmp_path / "rec\x1b[31mipients.csv"
+        result = CliRunner().invoke(main, ["import-legislators", str(path), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert_escaped(result.output)
+        assert "rec\\x1b[31mipients.csv" in result.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 from campaign.datasetcsv import read_csv
 from campaign.errors import CampaignError, CampaignInvalid, Problems
 from campaign.members import text_problem
+from campaign.safety import shown
 
 COMMITTEE_COLUMNS = ("committee_id", "committee_name", "bioguide_id", "title")
 # Committee titles that, by congressional convention, replace Senator/Representative in the
@@ -59,8 +60,8 @@ def read_committees(path: Path, display: str, wanted: Iterable[str]) -> list[Com
             committees.append(found[ident])
         else:
             close = difflib.get_close_matches(ident, sorted(found), n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            unknown.append(f"{ident}{hint}")
+            hint = f" (did you mean {', '.join(map(shown, close))}?)" if close else ""
+            unknown.append(f"{shown(ident)}{hint}")
     if unknown:
         raise CampaignError(f"{display} has no committee {'; '.join(unknown)}")
     if problems.errors:

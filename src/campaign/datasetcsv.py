@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campaign.errors import LocatedError, Problems
+from campaign.safety import shown
 
 
 @dataclass
@@ -45,7 +46,7 @@ def read_csv(
     try:
         header = [name.strip() for name in next(reader, [])]
     except csv.Error as exc:
-        raise LocatedError(display, 1, f"unreadable header ({exc})") from None
+        raise LocatedError(display, 1, f"unreadable header ({shown(str(exc))})") from None
     if not header:
         raise LocatedError(display, 1, "the file is empty: the first line must name the columns")
     missing = [name for name in required if name not in header]
@@ -59,7 +60,9 @@ def read_csv(
     present = required + tuple(name for name in optional if name in header)
     twice = sorted({name for name in present if header.count(name) > 1})
     if twice:
-        raise LocatedError(display, 1, f"column{'s' * (len(twice) > 1)} {', '.join(twice)} twice")
+        raise LocatedError(
+            display, 1, f"column{'s' * (len(twice) > 1)} {', '.join(map(shown, twice))} twice"
+        )
     index = {name: header.index(name) for name in present}
     absent = dict.fromkeys((name for name in optional if name not in header), "")
     while True:
@@ -69,7 +72,7 @@ def read_csv(
         except StopIteration:
             return
         except csv.Error as exc:
-            raise LocatedError(display, start, f"unreadable record ({exc})") from None
+            raise LocatedError(display, start, f"unreadable record ({shown(str(exc))})") from None
         if not fields:
             continue
         if len(fields) != len(header):

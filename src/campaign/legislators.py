@@ -27,6 +27,7 @@ from campaign.members import (
     text_problem,
 )
 from campaign.recipients import RecipientsFile
+from campaign.safety import shown
 
 LEGISLATOR_COLUMNS = (
     "last_name",
@@ -103,23 +104,22 @@ def read_legislators(
     ):
         unknown = sorted(set(wanted) - actual)
         if unknown:
-            known = ", ".join(sorted(a for a in actual if a))
-            raise CampaignError(
-                f"no member in {display} has {field_name} {', '.join(unknown)} (known: {known})"
-            )
+            known = ", ".join(shown(a) for a in sorted(a for a in actual if a))
+            asked = ", ".join(shown(u) for u in unknown)
+            raise CampaignError(f"no member in {display} has {field_name} {asked} (known: {known})")
     for record in records:
         if not _selected(record.values, filters, members):
             continue
         row, reasons = member_row(record.values, audience)
         bioguide = row.get("bioguide_id", "")
         if bioguide in seen:
-            reasons.append(f"bioguide_id {bioguide} repeats line {seen[bioguide]}")
+            reasons.append(f"bioguide_id {shown(bioguide)} repeats line {seen[bioguide]}")
         if reasons:
             who = " ".join(record.values["full_name"].split()) or " ".join(
                 f"{record.values['first_name']} {record.values['last_name']}".split()
             )
             ident = record.values["bioguide_id"].strip()
-            label = f"{who or 'a member'}{f' ({ident})' if ident else ''}"
+            label = f"{shown(who) if who else 'a member'}{f' ({shown(ident)})' if ident else ''}"
             problems.warning(display, record.line, f"skipped {label}: {'; '.join(reasons)}")
             continue
         seen[bioguide] = record.line
@@ -160,7 +160,7 @@ def _existing(path: Path, display: str) -> tuple[list[str], list[dict[str, str]]
         bioguide = row.values.get("bioguide_id", "").strip()
         if bioguide in seen:
             problems.error(
-                display, row.line, f"bioguide_id {bioguide} repeats line {seen[bioguide]}"
+                display, row.line, f"bioguide_id {shown(bioguide)} repeats line {seen[bioguide]}"
             )
         elif bioguide:
             seen[bioguide] = row.line

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from campaign.safety import describe, header_problem
+from campaign.safety import describe, header_problem, quoted
 
 # The columns an import writes, in this order; a merge keeps any other column after them.
 OUTPUT_COLUMNS = (
@@ -70,7 +70,7 @@ def text_problem(column: str, value: str) -> str | None:
     start = value.lstrip()
     if start.startswith(_FORMULA_START) and not (column == "phone" and _PHONE.fullmatch(start)):
         return (
-            f"{column} {value!r} starts with {start[0]!r}, which a spreadsheet opening "
+            f"{column} {quoted(value)} starts with {quoted(start[0])}, which a spreadsheet opening "
             "recipients.csv would run as a formula"
         )
     return None
@@ -131,15 +131,15 @@ def member_row(values: dict[str, str], audience: str) -> tuple[dict[str, str], l
             reasons.append(f"{column} is empty")
     state = v["state"].upper()
     if state and not (v["state"].isascii() and _STATE.fullmatch(state)):
-        reasons.append(f"state {v['state']!r} is not a two-letter code such as 'WA'")
+        reasons.append(f"state {quoted(v['state'])} is not a two-letter code such as 'WA'")
     chamber = CHAMBERS.get(v["type"])
     if chamber is None:
-        reasons.append(f"type {v['type']!r} is neither 'sen' nor 'rep'")
+        reasons.append(f"type {quoted(v['type'])} is neither 'sen' nor 'rep'")
     district = v["district"]
     if chamber == "house":
         if not _DISTRICT.fullmatch(district):
             reasons.append(
-                f"district {district!r} is not a number written in the digits 0-9 "
+                f"district {quoted(district)} is not a number written in the digits 0-9 "
                 "(0 means at large)"
             )
         else:
@@ -150,14 +150,17 @@ def member_row(values: dict[str, str], audience: str) -> tuple[dict[str, str], l
     if v["address"]:
         parts = split_address(v["address"])
         if parts is None:
-            reasons.append(f"address {v['address']!r} does not read as 'OFFICE Washington DC ZIP'")
+            reasons.append(
+                f"address {quoted(v['address'])} does not read as 'OFFICE Washington DC ZIP'"
+            )
         else:
             office, city_line = parts
             expected = _ZIP.get(chamber or "")
             zip_code = city_line.rsplit(" ", 1)[-1]
             if expected and zip_code[:5] != expected:
                 reasons.append(
-                    f"address {v['address']!r} has ZIP {zip_code}, not the {chamber}'s {expected}"
+                    f"address {quoted(v['address'])} has ZIP {zip_code}, "
+                    f"not the {chamber}'s {expected}"
                 )
     if reasons or chamber is None:
         return {}, reasons

@@ -26,6 +26,7 @@ from campaign.safety import (
     header_problem,
     headers_safe,
     is_blank,
+    only_fillers,
 )
 from campaign.settings import Campaign, load_campaign
 from campaign.signatories import load_signatories
@@ -178,7 +179,7 @@ class Job:
         if not headers_safe([values[c] for c in header_columns if c in values]):
             for column in header_columns:
                 cell = values.get(column)
-                if cell is not None and (reason := header_problem(cell)):
+                if cell is not None and not only_fillers(cell) and (reason := header_problem(cell)):
                     errors.append(f"column '{column}' {reason}; it would go into a mail header")
                     header_errors = True
         self._check_email(values.get("email", ""), recipient)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,12 @@ from markupsafe import Markup, escape
 from campaign import limits
 from campaign.errors import CampaignError
 from campaign.fields import Record
+from campaign.safety import LINE_BREAKS, describe
 from campaign.sandbox import _DICT_ATTRIBUTES, FAST_CALLS, LetterSandbox
 from campaign.settings import Campaign, Citation, Quote
 from campaign.signatories import Signatories
+
+_SUBJECT_BREAKS = re.compile("[" + re.escape("".join(LINE_BREAKS)) + "]")
 
 
 class RenderError(CampaignError):
@@ -219,7 +223,9 @@ class Renderer:
     def compile(self, audience: str) -> None:
         """Load an audience's templates; raises TemplateError subclasses for the caller."""
         spec = self.campaign.audiences[audience]
-        self._subjects[audience] = self.text_env.from_string(spec.subject)
+        # The subject's own line breaks (a TOML multi-line string) are layout, collapsed into
+        # spaces as before; a line break that an expression renders is an error (subject()).
+        self._subjects[audience] = self.text_env.from_string(_SUBJECT_BREAKS.sub(" ", spec.subject))
         self._subject_fields[audience] = _only_fields(self.text_env.parse(spec.subject))
         self._texts[audience] = self.text_env.get_template(spec.template)
         if spec.html_template:
@@ -258,6 +264,14 @@ class Renderer:
         text = self._run(
             self._subjects[audience], self._context(recipient, date, notes), where=where
         )
+        # A line break an expression, a filter or an include renders would end the header:
+        # refused, never cleaned.
+        if breaks := _SUBJECT_BREAKS.search(text):
+            raise RenderError(
+                where,
+                f"the subject of audience {audience!r} renders with {describe(breaks.group())} "
+                f"(as {text[:60]!r}): a subject is one line; remove the line break",
+            )
         subject = " ".join(text.split())
         if (
             key is not None

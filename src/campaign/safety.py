@@ -80,10 +80,53 @@ def header_problem(value: str) -> str | None:
     return None
 
 
+# Printable to Python but shown as nothing: variation selectors (U+FE00-U+FE0F, U+E0100-U+E01EF,
+# U+FE0F the emoji one among them), the combining grapheme joiner, the Mongolian free variation
+# selectors, the Khmer inherent vowels, the Hangul fillers and the Braille blank. They hide text
+# (or smuggle it, one selector per byte) as the zero-width characters do.
+_INVISIBLE_PRINTABLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef]+"
+)
+
+
+def only_fillers(value: str) -> bool:
+    """Whether ``value`` is only spaces and the printable invisible characters below.
+
+    Such a cell of a row (U+3164 HANGUL FILLER) is blank, and the rules for blanks decide it (a
+    blank full_name falls back to first and last; a blank last_name is an error).
+    """
+    return not value.isascii() and bool(_INVISIBLE_PRINTABLE.fullmatch(value.replace(" ", "")))
+
+
+def shown(value: str) -> str:
+    """``value`` as a message may show it on a terminal: itself when every character is plainly
+    visible, else quoted with escapes as repr() writes them (``'Bob \\x1b[31m'``, ``'\\u202e'``),
+    the invisible printable characters above escaped too. No dataset value reaches a terminal
+    as the escape sequence, bidi override or hidden text it holds."""
+    if value.isprintable() and (value.isascii() or not _INVISIBLE_PRINTABLE.search(value)):
+        return value
+    return quoted(value)
+
+
+def quoted(value: str) -> str:
+    """repr(value), with the invisible characters Python calls printable escaped as well."""
+    return _INVISIBLE_PRINTABLE.sub(
+        lambda m: "".join(
+            f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}" for c in m.group()
+        ),
+        repr(value),
+    )
+
+
 def headers_safe(values: list[str]) -> bool:
     """Whether header_problem() finds nothing in any of ``values``: decided at once, in C."""
     joined = " ".join(values)  # a space: no '=?' can form across two values
-    if joined.isprintable() and "=?" not in joined:
+    if (
+        joined.isprintable()
+        and "=?" not in joined
+        and (joined.isascii() or not _INVISIBLE_PRINTABLE.search(joined))
+    ):
         return max(map(len, values), default=0) <= HEADER_LIMIT
     return not any(header_problem(value) for value in values)
 
@@ -94,6 +137,12 @@ def invisible_problem(value: str) -> str | None:
     Line breaks, controls, invisible formatting characters (zero-width, bidi overrides) and
     special spaces: what a column name or a header value must not contain.
     """
+    if value.isascii() and value.isprintable():
+        return None  # decided in C: the common case
+    if found := _INVISIBLE_PRINTABLE.search(value):
+        char = found.group()[0]
+        name = unicodedata.name(char, f"U+{ord(char):04X}")
+        return f"contains an invisible formatting character (U+{ord(char):04X} {name})"
     if value.isprintable():
         # Everything refused below is 'Other' or 'Separator' in Unicode (but the ASCII space),
         # which is what str.isprintable() rejects: decided in C for any name.
@@ -114,6 +163,10 @@ def invisible_problem(value: str) -> str | None:
             name = unicodedata.name(char, "")
             return f"contains a special space (U+{ord(char):04X} {name}): use a plain space"
     return None
+
+
+# The characters that end a line for some reader, by name (for other modules).
+LINE_BREAKS = tuple(_LINE_BREAKS)
 
 
 def display_name_problem(name: str) -> str | None:

@@ -267,6 +267,39 @@ class TestCommandLine:
             )
         assert listing(sample.root / "out") == []
 
+    @pytest.mark.parametrize(
+        "date",
+        [
+            "9999-12-31T23:59:59-12:00",
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:00-00:01",
+            "0001-01-01T00:00:00+00:01",
+        ],
+    )
+    def test_date_at_the_end_of_the_calendar(self, sample: Campaign, date: str) -> None:
+        mini(sample, [row()])
+        for command in (
+            ["export", "--format", "mbox"],
+            ["export", "--format", "eml"],
+            ["export", "--format", "txt"],
+            ["preview"],
+        ):
+            result = sample.run(*command, "--date", date)
+            assert result.exit_code == 2, result.output
+            assert "Traceback" not in result.output
+            assert result.output.splitlines()[-1] == (
+                f"Error: Invalid value for --date: {date!r} is too close to the end of the "
+                "calendar: in UTC it falls outside the years 1 to 9999; use a date inside "
+                "that range"
+            )
+        assert listing(sample.root / "out") == []
+
+    def test_date_near_the_end_of_the_calendar_works(self, sample: Campaign) -> None:
+        mini(sample, [row()])
+        for date in ("9999-12-31T11:59:59-12:00", "0001-01-01T14:00:00+14:00", "9999-12-31"):
+            result = sample.run("export", "--format", "mbox", "--date", date, "--out", date[:4])
+            assert result.exit_code == 0, result.output
+
     def test_recipients_option_names_a_folder(self, sample: Campaign) -> None:
         mini(sample, [row()])
         result = sample.run("check", "--recipients", "letters")

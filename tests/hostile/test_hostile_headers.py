@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import unicodedata
 
 import pytest
 from conftest import DATE, Campaign, listing, parse
 from hostile_kit import OTHER, assert_refused, assert_row_rejected, mini, row
 
 from campaign.message import InternalError, build, make_envelope, verify
+from campaign.safety import header_problem, headers_safe
 
 BREAKS = [
     ("\r", "a carriage return (CR)"),
@@ -116,6 +118,144 @@ class TestLineBreaksAndControls:
             "column 'salutation_title' contains a line separator (U+2028); "
             "it would go into a mail header",
         )
+
+
+INVISIBLE_PRINTABLE = [
+    "\ufe0f",
+    "\ufe00",
+    "\ufe0e",
+    "\U000e0100",
+    "\U000e01ef",
+    "\u034f",
+    "\u180b",
+    "\u180c",
+    "\u180d",
+    "\u180f",
+    "\u17b4",
+    "\u17b5",
+    "\u115f",
+    "\u1160",
+    "\u3164",
+    "\uffa0",
+    "\u2800",
+]
+
+
+class TestInvisibleLetters:
+    """Characters Python calls printable that show as nothing are refused in a header too."""
+
+    @pytest.mark.parametrize("char", INVISIBLE_PRINTABLE, ids=lambda c: f"U+{ord(c):04X}")
+    @pytest.mark.parametrize("column", ["last_name", "first_name", "full_name"])
+    def test_in_a_name(self, sample: Campaign, char: str, column: str) -> None:
+        mini(sample, [OTHER, row(**{column: f"Riv{char}era"})])
+        name = unicodedata.name(char)
+        assert_row_rejected(
+            sample,
+            3,
+            f"column '{column}' contains an invisible formatting character "
+            f"(U+{ord(char):04X} {name}); it would go into a mail header",
+        )
+
+    @pytest.mark.parametrize("char", INVISIBLE_PRINTABLE, ids=lambda c: f"U+{ord(c):04X}")
+    def test_in_the_rendered_subject(self, sample: Campaign, char: str) -> None:
+        mini(sample, [OTHER, row()])
+        settings = sample.letters / "campaign.toml"
+        text = settings.read_text(encoding="utf-8")
+        settings.write_text(
+            text.replace("Letter for {{", f"Letter{char} for {{{{"), encoding="utf-8"
+        )
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert f"(U+{ord(char):04X} {unicodedata.name(char)})" in result.output
+        assert sample.run("export", "--date", DATE).exit_code == 1
+        assert listing(sample.root / "out") == []
+
+    @pytest.mark.parametrize("char", INVISIBLE_PRINTABLE, ids=lambda c: f"U+{ord(c):04X}")
+    def test_header_problem(self, char: str) -> None:
+        for value in (char, f"A{char}", f"\u2764{char}", f"e\u0301{char}x"):
+            assert header_problem(value) == (
+                f"contains an invisible formatting character "
+                f"(U+{ord(char):04X} {unicodedata.name(char)})"
+            )
+            assert not headers_safe(["ok", value])
+
+    @pytest.mark.parametrize(
+        "name", ["José Núñez", "Rene\u0301e", "中村", "김민준", "Ⅻ", "Ali \u2764", "Zoë 😀"]
+    )
+    def test_visible_text_still_passes(self, sample: Campaign, name: str) -> None:
+        assert header_problem(name) is None
+        assert headers_safe([name])
+        mini(sample, [row(last_name=name)])
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 0, result.output
+
+
+# (Jinja reads a CR in a string literal as a line break, LF.)
+SUBJECT_BREAKS = [
+    ("\\n", "a line break (LF)"),
+    ("\\x0b", "a vertical tab"),
+    ("\\x0c", "a form feed"),
+    ("\\x1c", "a file separator"),
+    ("\\x1e", "a record separator"),
+    ("\\x85", "a next-line character (U+0085)"),
+    ("\\u2028", "a line separator (U+2028)"),
+    ("\\u2029", "a paragraph separator (U+2029)"),
+]
+
+
+def set_subject(sample: Campaign, subject: str) -> None:
+    settings = sample.letters / "campaign.toml"
+    text = settings.read_text(encoding="utf-8")
+    old = 'subject = "Letter for {{ recipient.title }} {{ recipient.last_name }}"'
+    assert old in text
+    settings.write_text(text.replace(old, f"subject = {subject}"), encoding="utf-8")
+
+
+class TestLineBreakInTheRenderedSubject:
+    """A subject that renders with a line break is an error for its row: never cleaned."""
+
+    @pytest.mark.parametrize(("escape", "name"), SUBJECT_BREAKS, ids=[e for e, _ in SUBJECT_BREAKS])
+    @pytest.mark.parametrize("end", ["Bcc: x@y.org", ""])
+    def test_refused_in_check_and_export(
+        self, sample: Campaign, escape: str, name: str, end: str
+    ) -> None:
+        mini(sample, [OTHER, row()])
+        set_subject(
+            sample,
+            f'\'Adopt{{% if recipient.last_name == "Rivera" %}}{{{{ "{escape}" }}}}{{% endif %}}'
+            f"{end}'",
+        )
+        rendered = "Adopt" + escape.encode().decode("unicode_escape") + end
+        assert_row_rejected(
+            sample,
+            3,
+            f"subject: letters/campaign.toml:9: the subject of audience 'a' renders with {name} "
+            f"(as {rendered!r}): a subject is one line; remove the line break",
+        )
+
+    def test_refused_from_a_filter(self, sample: Campaign) -> None:
+        mini(sample, [row()])
+        set_subject(sample, '\'{{ recipient.last_name | replace("i", "\\n") }}\'')
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert "recipients.csv:2: error: subject: letters/campaign.toml:9:" in result.output
+
+    def test_an_included_subject_ending_in_a_line_break(self, sample: Campaign) -> None:
+        mini(sample, [row()])
+        (sample.letters / "subject.txt").write_text("Letter for {{ recipient.last_name }}\n")
+        set_subject(sample, "\"{% include 'subject.txt' %}\"")
+        result = sample.run("check")
+        assert result.exit_code == 1
+        assert "renders with a line break (LF) (as 'Letter for Rivera\\n')" in result.output
+
+    def test_a_subject_on_lines_of_its_own_still_works(self, sample: Campaign) -> None:
+        """A multi-line TOML string: the subject's own line breaks are layout, read as spaces."""
+        mini(sample, [row()])
+        set_subject(sample, '"""\nLetter\nfor  {{ recipient.last_name }}\n"""')
+        result = sample.run("export", "--date", DATE)
+        assert result.exit_code == 0, result.output
+        [path] = (sample.root / "out").glob("*.eml")
+        assert parse(path.read_bytes())["Subject"] == "Letter for Rivera"
 
 
 class TestEncodedWords:

@@ -52,6 +52,15 @@ def parse_date(value: str | None) -> datetime:
             "use hours and minutes, e.g. -05:00",
             param_hint="--date",
         )
+    try:
+        # A format may show the moment in UTC (the mbox From line does): it must exist there.
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise click.BadParameter(
+            f"{value!r} is too close to the end of the calendar: in UTC it falls outside "
+            "the years 1 to 9999; use a date inside that range",
+            param_hint="--date",
+        ) from None
     return moment
 
 

@@ -8,6 +8,7 @@ import click
 
 from campaign.cli.common import campaign_dir_option, echo_problems, plural
 from campaign.inputs import Inputs
+from campaign.safety import shown
 
 
 @click.command(name="import-legislators", short_help="Write members of Congress as recipients.")
@@ -86,12 +87,13 @@ def import_legislators_command(
         replace=replace,
     )
     echo_problems(result.problems)
-    message = f"Imported {plural(result.imported, 'member')} into {target}"
+    shown_target = shown(str(target))
+    message = f"Imported {plural(result.imported, 'member')} into {shown_target}"
     if result.updated or result.kept:
         message += f" ({result.added} added, {result.updated} updated, {result.kept} kept)"
     message += f"; {result.skipped} skipped"
     if result.skipped:
         message += ", listed above with their line and reason"
     if not result.changed:
-        message += f"; {target} was already up to date"
+        message += f"; {shown_target} was already up to date"
     click.echo(message, err=True)
