@@ -35,9 +35,9 @@ def begin(folder: Path, staging: Path) -> None:
         handle.write(f"{_HEADER}staging {staging.name}\n")
         handle.flush()
         os.fsync(handle.fileno())
-    _fsync(staging)
+    fsync_dir(staging)
     os.replace(temporary, folder / JOURNAL)
-    _fsync(folder)
+    fsync_dir(folder)
 
 
 def recover(folder: Path) -> bool:
@@ -93,7 +93,7 @@ def carry_out(folder: Path, staging: Path) -> None:
         os.close(target)
     shutil.rmtree(staging)
     os.unlink(folder / JOURNAL)
-    _fsync(folder)
+    fsync_dir(folder)
 
 
 def _names(staging: Path) -> Iterator[str]:
@@ -115,7 +115,8 @@ def _lines(path: Path) -> Iterator[str]:
                 yield line.rstrip("\n")
 
 
-def _fsync(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a folder's entries durable (where the system lets a folder be synced)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -334,21 +334,8 @@ class Output:
                 f"{self.folder} was created by something else during the export, so nothing "
                 "was written: run the export again"
             ) from None
-        _fsync_dir(self.folder.parent)
+        movelog.fsync_dir(self.folder.parent)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
     return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
