@@ -10,9 +10,15 @@ from typing import TYPE_CHECKING
 import click
 
 from campaign import formats
-from campaign.cli.common import campaign_options, echo_problems, job_options, parse_date, summary
+from campaign.cli.common import (
+    campaign_options,
+    echo_problems,
+    format_option,
+    job_options,
+    parse_date,
+    summary,
+)
 from campaign.errors import CampaignError, CampaignInvalid, Problems
-from campaign.formats import FORMATS
 
 if TYPE_CHECKING:
     from campaign.pipeline import Options
@@ -24,14 +30,7 @@ if TYPE_CHECKING:
 @click.command(short_help="Check settings, templates, citations, quotes and recipients.")
 @campaign_options
 @click.option("--check-dns", is_flag=True, help="Also look up each email domain in DNS.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="eml",
-    show_default=True,
-    help="The export format to check for (all but eml accept recipients without email).",
-)
+@format_option("The export format to check for (all but eml accept recipients without email).")
 @click.option(
     "--date",
     "date",

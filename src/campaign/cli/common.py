@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from campaign.errors import Problems
+from campaign.formats import FORMATS
 
 if TYPE_CHECKING:
     from campaign.pipeline import Options
@@ -62,6 +63,18 @@ def parse_date(value: str | None) -> datetime:
             param_hint="--date",
         ) from None
     return moment
+
+
+def format_option(description: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--format, one of the registered formats, eml by default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="eml",
+        show_default=True,
+        help=description,
+    )
 
 
 def campaign_dir_option(description: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

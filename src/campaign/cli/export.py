@@ -8,22 +8,16 @@ from pathlib import Path
 import click
 
 from campaign import formats
-from campaign.cli.common import campaign_options, job_options, parse_date, plural
+from campaign.cli.common import campaign_options, format_option, job_options, parse_date, plural
 from campaign.errors import Problems
-from campaign.formats import FORMATS
 
 
 @click.command(
     name="export", short_help="Write one letter per recipient (eml, mbox, csv, jsonl, txt, pdf)."
 )
 @campaign_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="eml",
-    show_default=True,
-    help="eml: one message file each; mbox: every message in one mailbox file; csv: one "
+@format_option(
+    "eml: one message file each; mbox: every message in one mailbox file; csv: one "
     "spreadsheet; jsonl: lossless; txt: plain letters; pdf: one printed letter each; "
     "pdf-combined: every letter in one PDF.",
 )
